@@ -1,0 +1,68 @@
+"""The simulated-objective contract: what a simulated trial evaluates.
+
+An objective plugin registers a factory (``katibsim_register_objectives``) that builds an
+:class:`Objective` from options (noise, steps, ...). An objective declares its inputs (name,
+bounds), its metric name and direction, its known optimum, and evaluates one point into an
+:class:`Evaluation`: the final metric value, intermediate values per step (learning curves for
+early stopping) and a simulated duration from its cost model. Randomness comes only from the
+``numpy.random.Generator`` passed in.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+
+@dataclass(frozen=True)
+class ObjectiveInput:
+    name: str
+    low: float
+    high: float
+    type: str = "double"  # "double" | "int" | "categorical"
+    values: tuple[str, ...] = ()  # categorical choices
+    log: bool = False  # a natural log scale (learning rates)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluated trial of a simulated objective.
+
+    ``value`` is the final reported objective metric (noise included); ``curve`` the reports per
+    step, ``(step, value)``, whose last entry equals ``value`` when present; ``duration`` the
+    simulated seconds of training (start-up delay excluded: the backend adds it);
+    ``metrics`` additional metrics by name.
+    """
+
+    value: float
+    curve: tuple[tuple[int, float], ...] = ()
+    duration: float = 60.0
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+class Objective(ABC):
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    metric_name: str = "objective"
+    direction: str = "minimize"  # "minimize" | "maximize"
+    inputs: tuple[ObjectiveInput, ...] = ()
+    optimum: float | None = None  # best achievable value of the noise-free function
+    optimum_at: tuple[Mapping[str, float], ...] = ()
+
+    @abstractmethod
+    def evaluate(self, x: Mapping[str, Any], rng) -> Evaluation:
+        """Evaluate the point ``x`` (keys = ``inputs`` names)."""
+
+    def noise_free(self, x: Mapping[str, Any]) -> float:
+        """The noise-free value at ``x`` (for regret); default: evaluate with a fixed generator."""
+        import numpy as np
+
+        return self.evaluate(x, np.random.default_rng(0)).value
+
+    def regret(self, value: float) -> float | None:
+        """Simple regret of ``value`` against the optimum (>= 0), None when the optimum is unknown."""
+        if self.optimum is None:
+            return None
+        return (self.optimum - value) if self.direction == "maximize" else (value - self.optimum)
