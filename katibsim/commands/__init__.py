@@ -1,0 +1,1 @@
+"""Subcommands of the `katibsim` CLI, one module each (NAME, HELP, configure, run)."""

@@ -1,0 +1,1 @@
+"""bayesianoptimization: Gaussian-process Bayesian optimisation (model, acquisition, encoding, maximisation)."""

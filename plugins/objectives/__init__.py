@@ -1,0 +1,1 @@
+"""Built-in simulated objectives (test functions, the seed function, the mnist-tfjob surrogate)."""
