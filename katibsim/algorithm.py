@@ -10,13 +10,16 @@ trusts an answer: :func:`checked_suggest` verifies it and names the plugin that 
 from __future__ import annotations
 
 import math
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 
-from katibsim.errors import FieldError, SpecError
+from katibsim.errors import ContractError, FieldError, SearchSpaceExhausted, SpecError
 from katibsim.spec.space import Distribution, ParameterType, SearchSpace, Value
+
+T = TypeVar("T")
 
 
 class TrialCondition(StrEnum):
@@ -133,14 +136,41 @@ class Capabilities:
 class SettingsError(SpecError):
     """Invalid algorithm settings. ``setting`` names the offending key (None: the whole set).
 
-    The host maps each error to ``spec.algorithm.algorithmSettings[i].value`` (or ``.name``).
+    The host maps each error to ``spec.algorithm.algorithmSettings[i].value`` (or ``.name`` when
+    ``on_name``, e.g. an unknown key). ``path`` points elsewhere when the problem is not a
+    setting but a field the algorithm cannot accept, e.g. grid's ``spec.maxTrialCount``.
     """
 
-    def __init__(self, message: str, *, setting: str | None = None, on_name: bool = False):
+    def __init__(
+        self, message: str, *, setting: str | None = None, on_name: bool = False, path: str | None = None
+    ):
         self.setting = setting
         self.on_name = on_name
         self.message = message
-        super().__init__([FieldError(path="spec.algorithm.algorithmSettings", message=message)])
+        self.path = path
+        super().__init__([FieldError(path=path or "spec.algorithm.algorithmSettings", message=message)])
+
+
+def convert_setting(key: str, raw: str, convert: Callable[[str], T]) -> T:
+    """Convert a setting string the way Katib's services do (``int(value)``, ``float(value)``).
+
+    A failure raises :class:`SettingsError` with Katib's wording
+    ``failed to validate <key>(<value>): <exception>`` (reference §5.3).
+    """
+    try:
+        return convert(raw)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise SettingsError(f"failed to validate {key}({raw}): {exc}", setting=key) from None
+
+
+def random_state_setting(raw: str | None) -> int | None:
+    """Katib's ``random_state``: an int >= 0 (hyperopt's message when negative, §5.3)."""
+    if raw is None:
+        return None
+    value = convert_setting("random_state", raw, int)
+    if value < 0:
+        raise SettingsError("random_state should be great or equal than zero", setting="random_state")
+    return value
 
 
 class Algorithm(ABC):
@@ -197,3 +227,159 @@ class Algorithm(ABC):
     def introspect(self, trials: Sequence[Trial], **options: Any) -> Mapping[str, Any] | None:
         """Optional: model internals for reports (e.g. a GP's posterior over a 1-D grid)."""
         return None
+
+
+# -- the host's side of the contract ---------------------------------------------------------------
+
+
+class HistoryKeys:
+    """The keys (:meth:`SearchSpace.key`) of every assignment in a history, kept incrementally.
+
+    Katib sends the whole history on every call (reference §4.2), so recomputing every key on
+    every call costs O(n) per call and O(n²) per experiment. Histories only grow, so this keeps
+    the keys of the prefix it has seen and adds the new trials. The prefix is recognised by the
+    name and assignment of its first, middle and last trial; any mismatch rebuilds from scratch
+    (``update`` then reports ``rebuilt=True``), so an unrelated history never reuses stale keys.
+    Trials whose assignment is not a point of the space are skipped.
+    """
+
+    def __init__(self, space: SearchSpace, key: Callable[[Mapping[str, Value]], Any] | None = None):
+        self.space = space
+        self._key = key or space.key
+        self.keys: set = set()
+        self._n = 0
+        self._probes: tuple = ()
+
+    def _probe(self, trials: Sequence[Trial], n: int) -> tuple:
+        if n == 0:
+            return ()
+        idx = sorted({0, n // 2, n - 1})
+        return tuple((i, trials[i].name, dict(trials[i].assignment)) for i in idx)
+
+    def update(self, trials: Sequence[Trial]) -> bool:
+        """Bring ``keys`` up to date with ``trials``; True when the cache had to be rebuilt."""
+        rebuilt = False
+        n = self._n
+        if n > len(trials) or (n and self._probe(trials, n) != self._probes):
+            self.keys = set()
+            n = 0
+            rebuilt = True
+        for t in trials[n:]:
+            k = self.key_of(t.assignment)
+            if k is not None:
+                self.keys.add(k)
+        self._n = len(trials)
+        self._probes = self._probe(trials, self._n)
+        return rebuilt
+
+    def key_of(self, assignment: Mapping[str, Value]) -> Any:
+        """The key of one assignment, None when it does not parse as a point of the space."""
+        try:
+            return self._key(assignment)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    """A checked answer of ``Algorithm.suggest``.
+
+    ``assignments`` are coerced to canonical Python types; ``duplicates`` counts assignments equal
+    (by :meth:`SearchSpace.key`) to an earlier trial's or to another one in the same answer — the
+    compute Katib users lose to repeated suggestions (reference §9 item 6); ``exhausted`` is True
+    when the algorithm raised :class:`SearchSpaceExhausted` (then ``assignments`` holds the fewer
+    than requested that were left, and ``message`` its reason).
+    """
+
+    assignments: tuple[dict[str, Value], ...]
+    duplicates: int = 0
+    exhausted: bool = False
+    message: str | None = None
+
+
+# Per-algorithm-object caches of history keys, so the engine's repeated calls stay O(new trials).
+_HISTORY_CACHE: "weakref.WeakKeyDictionary[Algorithm, HistoryKeys]" = weakref.WeakKeyDictionary()
+
+
+def _history_keys(algorithm: Algorithm, trials: Sequence[Trial]) -> set:
+    try:
+        cache = _HISTORY_CACHE.get(algorithm)
+        if cache is None or cache.space is not algorithm.space:
+            cache = HistoryKeys(algorithm.space)
+            _HISTORY_CACHE[algorithm] = cache
+    except TypeError:  # not weak-referenceable (__slots__): no cache
+        cache = HistoryKeys(algorithm.space)
+    cache.update(trials)
+    return cache.keys
+
+
+def _plugin_name(algorithm: Algorithm, plugin: str | None) -> str:
+    if plugin:
+        return plugin
+    try:
+        from katibsim import plugins  # late: the host imports this module
+
+        owner = plugins.owner_of(type(algorithm))
+        if owner:
+            return owner
+    except Exception:  # noqa: BLE001 - naming the culprit must never fail
+        pass
+    return type(algorithm).__module__
+
+
+def _broken(algorithm: Algorithm, plugin: str | None, detail: str) -> ContractError:
+    name = getattr(algorithm, "name", "") or type(algorithm).__name__
+    who = _plugin_name(algorithm, plugin)
+    err = ContractError(f"plugin {who} (algorithm {name}) broke the suggestion contract: {detail}")
+    err.plugin = who  # type: ignore[attr-defined]
+    err.algorithm = name  # type: ignore[attr-defined]
+    return err
+
+
+def checked_suggest(
+    algorithm: Algorithm, trials: Sequence[Trial], count: int, *, plugin: str | None = None
+) -> SuggestResult:
+    """Ask ``algorithm`` for ``count`` assignments and verify the answer (the host never trusts one).
+
+    Checks that exactly ``count`` mappings come back (fewer only with
+    :class:`SearchSpaceExhausted`), each naming every parameter once with a value of the right
+    type inside the feasible space (:meth:`SearchSpace.problems`); coerces values to canonical
+    types; counts duplicates. A broken answer, or any other exception escaping the plugin, raises
+    :class:`ContractError` naming the plugin and the algorithm.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"count must be an int >= 0, got {count!r}")
+    history = tuple(trials)
+    exhausted = False
+    message: str | None = None
+    try:
+        raw = algorithm.suggest(history, count)
+    except SearchSpaceExhausted as exc:
+        raw, exhausted, message = exc.assignments, True, str(exc)
+    except Exception as exc:  # noqa: BLE001 - a plugin bug must not look like a katibsim bug
+        raise _broken(algorithm, plugin, f"suggest() raised {type(exc).__name__}: {exc}") from exc
+    if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Sequence):
+        raise _broken(algorithm, plugin, f"suggest() must return a list of assignments, got {type(raw).__name__}")
+    n = len(raw)
+    if exhausted and n > count:
+        raise _broken(algorithm, plugin, f"asked for {count} assignments, got {n} (with SearchSpaceExhausted)")
+    if not exhausted and n != count:
+        raise _broken(algorithm, plugin, f"asked for {count} assignments, got {n}")
+    space = algorithm.space
+    out: list[dict[str, Value]] = []
+    for i, a in enumerate(raw):
+        if not isinstance(a, Mapping):
+            raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} is a {type(a).__name__}, not a mapping")
+        problems = space.problems(a)
+        if problems:
+            raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} {dict(a)!r} is not feasible: " + "; ".join(problems))
+        out.append(space.coerce(a))
+    seen = _history_keys(algorithm, history)
+    batch: set = set()
+    duplicates = 0
+    for a in out:
+        k = space.key(a)
+        if k in seen or k in batch:
+            duplicates += 1
+        batch.add(k)
+    return SuggestResult(assignments=tuple(out), duplicates=duplicates, exhausted=exhausted, message=message)
