@@ -133,7 +133,7 @@ def _at_right_delim(source: str, at: int) -> tuple[bool, bool]:
 
 
 def _lex(source: str, *, path: str, file: str | None) -> list:
-    """Split the source into text pieces (already trimmed) and (body, offset) actions; drop comments."""
+    """Split the source into text pieces (already trimmed) and (body, start, end) actions; drop comments."""
     items: list = []
     start = 0  # beginning of the pending text
     while True:
@@ -168,7 +168,7 @@ def _lex(source: str, *, path: str, file: str | None) -> list:
             raise _error(source, x, "unclosed action", path=path, file=file)
         right_trim = close - 2 >= body_start and source[close - 2] in _SPACE and source[close - 1] == "-"
         body = source[body_start : close - 2] if right_trim else source[body_start:close]
-        items.append((body, x))
+        items.append((body, x, close + len(_RIGHT)))
         start = close + len(_RIGHT)
         if right_trim:
             start = _skip_space(source, start)
@@ -198,6 +198,12 @@ def _describe_unsupported(body: str) -> str:
         return "parenthesized pipeline"
     if b.startswith(("/*", "//")):
         return "comment not touching its delimiters"
+    if b == "-":
+        return "a lone '-' (trim markers need an action between them)"
+    if b.startswith("-") and not b[1:2].isdigit():
+        return "'{{-' without white space after '-' (not a trim marker)"
+    if b.endswith("-"):
+        return "'-}}' without white space before '-' (not a trim marker)"
     if b[:1] in "\"'`" or b[:1].isdigit() or b[:1] in "+-":
         return "literal"
     m = _IDENT.match(b)
@@ -225,9 +231,9 @@ def parse(source: str, *, path: str = "", file: str | None = None) -> Template:
         if isinstance(item, _Text):
             current.append(item)
             continue
-        raw, offset = item
+        raw, offset, end = item
         body = raw.strip(_SPACE)
-        shown = "{{" + raw + "}}"
+        shown = source[offset:end]
         if not body:
             raise _error(source, offset, "missing value for command", path=path, file=file)
         keyword = None
