@@ -342,14 +342,27 @@ def _collector_v1beta1(mc: MetricsCollectorSpec, c: _Checks) -> None:
 
 
 def _filter_problem(fmt: str) -> str | None:
-    """Katib's two filter rules: it compiles as an RE2 regex and has two top subexpressions."""
-    m = _NOT_RE2.search(fmt)
-    if m:
-        return f"invalid filter: error parsing regexp: invalid or unsupported Perl syntax: `{m.group(0)}`"
-    try:
-        re.compile(fmt)
-    except (re.error, RecursionError, OverflowError) as err:
-        return f"invalid filter: error parsing regexp: {getattr(err, 'msg', err)}"
+    """Katib's two filter rules: it compiles as an RE2 regex and has two top subexpressions.
+
+    Uses the collectors' Go-regexp translation when it is there (it knows RE2's dialect);
+    otherwise Python's ``re`` plus a refusal of the Perl-only syntax RE2 lacks.
+    """
+    if importlib.util.find_spec("katibsim.collectors.goregex") is not None:
+        goregex = importlib.import_module("katibsim.collectors.goregex")
+        try:
+            goregex.compile_go(fmt)
+        except goregex.GoRegexError as err:
+            if getattr(err, "katib_rejects", True):
+                return f"invalid filter: error parsing regexp: {err.reason}"
+            return None  # Katib accepts it; the collector reports what it cannot emulate
+    else:
+        m = _NOT_RE2.search(fmt)
+        if m:
+            return f"invalid filter: error parsing regexp: invalid or unsupported Perl syntax: `{m.group(0)}`"
+        try:
+            re.compile(fmt)
+        except (re.error, RecursionError, OverflowError) as err:
+            return f"invalid filter: error parsing regexp: {getattr(err, 'msg', err)}"
     if not _TWO_GROUPS.search(fmt):
         return "two top subexpressions are required"
     return None
