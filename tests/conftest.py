@@ -1,0 +1,18 @@
+"""Shared pytest set-up: hypothesis profiles.
+
+``default`` keeps the property tests fast enough for every run; ``slow`` (``make test-slow``,
+``HYPOTHESIS_PROFILE=slow``) fuzzes with many more examples. The profile is chosen by the
+environment variable ``HYPOTHESIS_PROFILE``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "slow", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
