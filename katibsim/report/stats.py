@@ -99,19 +99,27 @@ def band(rows: Sequence[Sequence[float]], *, maximize: bool) -> Band:
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
-    """n, mean, sd, min, q25, median, q75, max of the finite values (infinite ones counted apart)."""
+    """n, mean, sd, min, q25, median, q75, max of ``values``.
+
+    Infinite values ("never reached") take part in the quantiles, min and max -- a median of
+    trials-to-target is "never" when most seeds never got there -- but not in mean and sd,
+    which are over the finite values; ``n_infinite`` counts them. ``nan`` entries are dropped.
+    """
     a = np.asarray(values, dtype=float)
+    a = a[~np.isnan(a)]
     finite = a[np.isfinite(a)]
     out: dict[str, float] = {"n": float(a.size), "n_infinite": float(a.size - finite.size)}
-    if finite.size == 0:
+    if a.size == 0:
         for k in ("mean", "sd", "min", "q25", "median", "q75", "max"):
             out[k] = math.nan
         return out
-    out["mean"] = float(finite.mean())
+    out["mean"] = float(finite.mean()) if finite.size else math.nan
     out["sd"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
-    out["min"] = float(finite.min())
-    out["q25"], out["median"], out["q75"] = (float(x) for x in np.quantile(finite, [0.25, 0.5, 0.75]))
-    out["max"] = float(finite.max())
+    out["min"] = float(a.min())
+    # With infinities, interpolation is meaningless; pick actual order statistics instead.
+    method = "linear" if finite.size == a.size else "inverted_cdf"
+    out["q25"], out["median"], out["q75"] = (float(x) for x in np.quantile(a, [0.25, 0.5, 0.75], method=method))
+    out["max"] = float(a.max())
     return out
 
 

@@ -100,4 +100,5 @@ def test_all_ties_give_no_evidence():
 
 def test_summary_counts_infinite_apart():
     s = stats.summary([1.0, 2.0, 3.0, math.inf])
-    assert s["n"] == 4 and s["n_infinite"] == 1 and s["median"] == 2.0
+    assert s["n"] == 4 and s["n_infinite"] == 1 and s["median"] == 2.0 and s["mean"] == 2.0
+    assert stats.summary([1.0, math.inf, math.inf])["median"] == math.inf

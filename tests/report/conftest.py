@@ -1,0 +1,35 @@
+"""Hand-made runs for assertion and report tests (no engine needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from katibsim.report.rundata import RunData, TrialRecord
+
+
+def make_run(variant, seed_index, values, *, maximize=True, parallel=1, duration=10.0, optimum=None, **kw):
+    """A run whose trials end one after another (or ``parallel`` at a time), values in order."""
+    trials = []
+    xs = kw.pop("xs", None)
+    for i, v in enumerate(values):
+        start = (i // parallel) * duration
+        x = float(i) if xs is None else xs[i]
+        trials.append(TrialRecord(i + 1, f"{variant}-{i}", {"x": x}, v, "Succeeded", start, start + duration))
+    return RunData(
+        variant=variant,
+        seed_index=seed_index,
+        seed=1000 + seed_index,
+        maximize=maximize,
+        trials=tuple(trials),
+        parallel_trial_count=parallel,
+        max_trial_count=len(values),
+        optimum=optimum,
+        end_time=trials[-1].end if trials else 0.0,
+        reason="ExperimentMaxTrialsReached",
+        **kw,
+    )
+
+
+@pytest.fixture
+def run_factory():
+    return make_run
