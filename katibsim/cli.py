@@ -21,6 +21,7 @@ from katibsim.errors import KatibsimError, SpecError
 BUILTIN_COMMANDS: tuple[str, ...] = (
     "validate",
     "show",
+    "plugins",
 )
 
 

@@ -607,18 +607,27 @@ def capability_errors(cls: type[Algorithm], experiment) -> list[FieldError]:
 
 
 def settings_field_error(
-    exc: SettingsError, settings: Iterable[Any], *, prefix: str = "spec.algorithm", file: str | None = None
+    exc: SpecError, settings: Iterable[Any], *, prefix: str = "spec.algorithm", file: str | None = None
 ) -> FieldError:
-    """Map a SettingsError to ``<prefix>.algorithmSettings[i].value`` (or ``.name``)."""
-    if exc.path:
-        return FieldError(exc.path, exc.message, file)
-    items = list(settings)
-    for i, s in enumerate(items):
-        if s.name == exc.setting:
-            if exc.on_name:
-                return FieldError(f"{prefix}.algorithmSettings[{i}].name", exc.message, file, s.name, kind="not-supported")
-            return FieldError(f"{prefix}.algorithmSettings[{i}].value", exc.message, file, s.value)
-    return FieldError(f"{prefix}.algorithmSettings", exc.message, file)
+    """Map a settings error to ``<prefix>.algorithmSettings[i].value`` (``.name`` for an unknown key).
+
+    Works for :class:`SettingsError` and any SpecError carrying ``setting`` (and optionally
+    ``message``, ``on_name``, ``path``) attributes, such as the early-stopping contract's.
+    """
+    message = getattr(exc, "message", None) or (exc.errors[0].message if exc.errors else str(exc))
+    path = getattr(exc, "path", None)
+    if path:
+        return FieldError(path, message, file)
+    setting = getattr(exc, "setting", None)
+    on_name = getattr(exc, "on_name", None)
+    if on_name is None:
+        on_name = message.startswith("unknown setting ")
+    for i, s in enumerate(list(settings)):
+        if s.name == setting:
+            if on_name:
+                return FieldError(f"{prefix}.algorithmSettings[{i}].name", message, file, s.name, kind="not-supported")
+            return FieldError(f"{prefix}.algorithmSettings[{i}].value", message, file, s.value)
+    return FieldError(f"{prefix}.algorithmSettings", message, file)
 
 
 def build_algorithm(experiment, *, seed: int | None = None, settings: Mapping[str, str] | None = None) -> Algorithm:
@@ -686,9 +695,13 @@ def validate_algorithm(experiment) -> list[FieldError]:
 
 
 def validate_early_stopping(experiment) -> list[FieldError]:
-    """The early-stopping name and settings. Settings are checked by the class's
-    ``validate_settings(settings)`` when it has one (raising SettingsError), else against its
-    ``settings_spec`` (unknown keys get Katib's ``unknown setting <k> for algorithm <name>``)."""
+    """``ValidateEarlyStoppingSettings`` through the plugin: the name, then the settings.
+
+    Settings are checked by the class's ``validate_settings(settings)`` when it has one, else by
+    building it as the engine will (``cls(objective_info, settings)``, the
+    :class:`katibsim.early_stopping.EarlyStopping` constructor). A SpecError carrying ``setting``
+    is reported at ``spec.earlyStopping.algorithmSettings[i].value`` (``.name`` for an unknown key).
+    """
     es = experiment.spec.early_stopping
     name = es.algorithm_name if es else None
     if not name:
@@ -704,12 +717,12 @@ def validate_early_stopping(experiment) -> list[FieldError]:
         if callable(validate):
             validate(settings)
         else:
-            known = {s.name for s in getattr(cls, "settings_spec", ())}
-            for key in settings:
-                if key not in known:
-                    raise SettingsError(f"unknown setting {key} for algorithm {name}", setting=key, on_name=True)
-    except SettingsError as exc:
+            cls(objective_info(experiment), settings)
+    except SpecError as exc:
         return [settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping", file=file)]
+    except Exception as exc:  # noqa: BLE001 - a plugin crashing on a valid experiment
+        owner = owner_of(cls) or cls.__module__
+        return [FieldError("spec.earlyStopping", f"early-stopping algorithm {name} (plugin {owner}) failed to validate: {type(exc).__name__}: {exc}", file)]
     return []
 
 
