@@ -1,0 +1,200 @@
+"""One entry point for backends: what Katib's collector would report for a trial, explained.
+
+``collect(spec, metric_names, text=..., path=...)`` picks the collector from the Experiment's
+``metricsCollectorSpec`` (StdOut, File TEXT/JSON, TensorFlowEvent), parses like Katib, applies
+the objective-missing rule, and derives the observation the trial controller would record.
+The first metric name is the objective (Katib's ``-m obj;add1;add2``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+from katibsim.collectors import explain as ex
+from katibsim.collectors.gocompat import ZERO_TIMESTAMP
+from katibsim.collectors.json_file import JsonLineParser, parse_json
+from katibsim.collectors.model import CollectionResult, Explanation, MetricLog
+from katibsim.collectors.observation import metrics_unavailable, raw_metrics, report, to_observation
+from katibsim.collectors.text import TextLineParser, compile_filters, parse_text
+from katibsim.collectors.tfevent import TfEventParse, parse_tfevents, rfc3339_seconds
+from katibsim.errors import InputError
+from katibsim.spec.model import MetricsCollectorSpec
+
+STDOUT = "StdOut"
+FILE = "File"
+TFEVENT = "TensorFlowEvent"
+SUPPORTED_KINDS = (STDOUT, FILE, TFEVENT)
+
+
+def file_format(spec: MetricsCollectorSpec) -> str:
+    """TEXT or JSON; StdOut is always TEXT; File defaults to TEXT (Katib's defaulting, §1.2)."""
+    if spec.kind == STDOUT:
+        return "TEXT"
+    fmt = spec.file_system_path.format if spec.file_system_path else None
+    return fmt or "TEXT"
+
+
+def _check(spec: MetricsCollectorSpec, metric_names: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(metric_names)
+    if not names or any(not n for n in names):
+        raise InputError("metric names are needed, the objective first, none empty")
+    if spec.kind not in SUPPORTED_KINDS:
+        raise InputError(
+            f"collector kind {spec.kind!r} cannot be reproduced from logs; katibsim emulates {', '.join(SUPPORTED_KINDS)}"
+        )
+    if spec.kind == FILE and file_format(spec) not in ("TEXT", "JSON"):
+        raise InputError(f"format of metrics file must be TEXT or JSON, not {file_format(spec)!r}")
+    if spec.kind == FILE and file_format(spec) == "JSON" and spec.metrics_format:
+        raise InputError("spec.metricsCollectorSpec.source.filter: filter must be nil when format of metrics file is json")
+    return names
+
+
+def _read_text(path: Path) -> str:
+    # Go reads bytes; invalid UTF-8 becomes U+FFFD for its regexps and JSON decoder alike.
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def collect(
+    spec: MetricsCollectorSpec,
+    metric_names: Sequence[str],
+    *,
+    text: str | None = None,
+    path: Path | None = None,
+    katib_path: str | None = None,
+    now: float | None = None,
+) -> CollectionResult:
+    """What Katib's collector of ``spec`` reports for one finished trial, and the observation.
+
+    - StdOut: ``text`` is the trial's combined stdout+stderr (Katib redirects both into its log
+      file), or ``path`` a file holding it.
+    - File: ``path`` is the metrics file (or ``text`` its content). A missing file is Katib's
+      "failed to open the file": the collector crashes and reports nothing.
+    - TensorFlowEvent: ``path`` is the event directory; ``katib_path`` the directory as the
+      Experiment names it (``fileSystemPath.path``) when ``path`` stands in for it.
+    ``now`` (epoch seconds) stamps the TensorFlowEvent collector's "unavailable" log.
+
+    Raises InputError for a spec Katib's webhook would reject or a kind katibsim cannot emulate.
+    """
+    names = _check(spec, metric_names)
+    if spec.kind == TFEVENT:
+        if path is None:
+            raise InputError("the TensorFlowEvent collector reads a directory: pass path=")
+        if katib_path is None and spec.file_system_path is not None and spec.file_system_path.path:
+            katib_path = spec.file_system_path.path if Path(path).is_dir() else None
+        return _collect_tfevents(Path(path), names, katib_path, now)
+    if text is None:
+        if path is None:
+            raise InputError(f"the {spec.kind} collector needs the log text or a file path")
+        path = Path(path)
+        if not path.is_file():
+            return _crashed(
+                names,
+                f"Katib's collector fails to open the metrics file {str(path)!r} and reports nothing",
+            )
+        text = _read_text(path)
+    if file_format(spec) == "JSON":
+        return finish_json(parse_json(text, names))
+    return finish_text(parse_text(text, names, spec.metrics_format))
+
+
+def _crashed(names: tuple[str, ...], why: str, explanations: Sequence[Explanation] = (), warnings: Sequence[str] = ()) -> CollectionResult:
+    return CollectionResult(
+        metric_names=names,
+        observation=to_observation(()),
+        logs=(),
+        condition_hint=None,
+        warnings=tuple(warnings) + (why + "; the trial's observation stays empty (Katib leaves it Running)",),
+        explanations=tuple(explanations),
+        raw_metrics=(),
+        collector_error=why,
+    )
+
+
+def _finish(
+    names: tuple[str, ...],
+    found: Sequence[MetricLog],
+    explanations: Sequence[Explanation],
+    warnings: list[str],
+    unavailable_timestamp: str,
+) -> CollectionResult:
+    logs = report(found, names, unavailable_timestamp=unavailable_timestamp)
+    objective_found = any(log.name == names[0] for log in found)
+    if not objective_found:
+        warnings.insert(0, ex.objective_missing_warning(names[0], found))
+    metrics = raw_metrics(logs, names)
+    if objective_found:
+        warnings.extend(ex.observation_warnings(metrics, names))
+        mixed = ex.mixed_timestamps_warning(found)
+        if mixed:
+            warnings.append(mixed)
+    return CollectionResult(
+        metric_names=names,
+        observation=to_observation(metrics),
+        logs=logs,
+        condition_hint="MetricsUnavailable" if metrics_unavailable(metrics, names[0]) else None,
+        warnings=tuple(warnings),
+        explanations=tuple(explanations),
+        raw_metrics=metrics,
+        collected=tuple(found),
+    )
+
+
+def finish_text(parser: TextLineParser) -> CollectionResult:
+    """The result of a closed (or finished) TEXT parser — also for live parsing by a backend."""
+    parser.close()
+    names = parser.metric_names
+    filters = parser.filters
+    explanations = [ex.explain_text_line(t, names, filters) for t in parser.traces]
+    warnings: list[str] = []
+    for entry in filters.split_at_semicolon:
+        warnings.append(
+            f"metricsFormat entry {entry!r} contains ';': Katib passes filters joined by ';' and splits them again, "
+            "so it becomes separate filters"
+        )
+    crash = filters.crash
+    if crash:
+        return _crashed(names, crash, explanations, warnings)
+    return _finish(names, parser.logs, explanations, warnings, ZERO_TIMESTAMP)
+
+
+def finish_json(parser: JsonLineParser) -> CollectionResult:
+    """The result of a closed JSON-lines parser."""
+    parser.close()
+    names = parser.metric_names
+    explanations = [ex.explain_json_line(t) for t in parser.traces]
+    warnings: list[str] = []
+    numbers = ex.json_numbers_warning(parser.traces)
+    if numbers:
+        warnings.append(numbers)
+    if parser.error:
+        return _crashed(names, f"Katib's JSON collector cannot parse {parser.error}", explanations, warnings)
+    return _finish(names, parser.final_logs, explanations, warnings, ZERO_TIMESTAMP)
+
+
+def _collect_tfevents(directory: Path, names: tuple[str, ...], katib_path: str | None, now: float | None) -> CollectionResult:
+    parsed = parse_tfevents(directory, names, katib_directory=katib_path) if directory.is_dir() else _single_file(directory, names)
+    explanations: list[Explanation] = []
+    base = directory if directory.is_dir() else directory.parent
+    for trace in parsed.files:
+        rel = Path(trace.path).relative_to(base).as_posix()
+        note = ex.explain_event_file(trace, rel)
+        if note is not None:
+            explanations.append(note)
+        for match in parsed.matches:
+            if match.file is trace:
+                explanations.append(ex.explain_tag(match, names, rel))
+    warnings = ex.prefix_warnings(parsed.matches)
+    if not parsed.files:
+        warnings.append(f"no files under {str(directory)!r}")
+    stamp = rfc3339_seconds(time.time() if now is None else now)
+    return _finish(names, parsed.logs, explanations, warnings, stamp)
+
+
+def _single_file(path: Path, names: tuple[str, ...]) -> TfEventParse:
+    # A single event file given where Katib walks a directory: read just that file, with its
+    # own folder as the directory (so "train/accuracy"-style names still check the folder).
+    if not path.exists():
+        return TfEventParse((), ())
+    return parse_tfevents(path.parent, names, only=path)
