@@ -22,6 +22,7 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "validate",
     "show",
     "plugins",
+    "check-metrics",
 )
 
 

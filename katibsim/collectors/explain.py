@@ -230,8 +230,9 @@ def explain_event_file(trace: EventFileTrace, rel: str) -> Explanation | None:
 def explain_tag(match: TagMatch, metric_names: Sequence[str], rel: str) -> Explanation:
     """Explain one tag of one event file."""
     tag = match.tag.tag
-    where = f"{rel}: {match.tag.kind} tag '{tag}'"
-    text = f"{tag} ({len(match.tag.events)} events)"
+    count = len(match.tag.events)
+    where = f"{rel}: {match.tag.kind} tag '{tag}' ({count} event{'' if count == 1 else 's'})"
+    text = ""
     reasons: list[str] = []
     relevant = bool(match.metrics)
     for metric in match.metrics:
