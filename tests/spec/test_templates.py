@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from katibsim.errors import KatibsimError, SpecError
 from katibsim.spec.model import (
@@ -532,3 +534,44 @@ def test_primary_container_other_kinds_need_a_name():
     with pytest.raises(TemplateError, match="must be specified for a trial of kind XGBoostJob"):
         primary_container(manifest, go_experiment("x"))
     assert primary_container(manifest, experiment(primary_container_name="xgboost")) == {"name": "xgboost"}
+
+
+# -- robustness ----------------------------------------------------------------------------------------
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12))
+_json_like = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers()), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+_names = st.text(alphabet="abxy{}$.[]-", max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    trial_spec=st.one_of(_json_like, st.fixed_dictionaries({"apiVersion": _scalars, "kind": _scalars, "metadata": _json_like, "spec": _json_like})),
+    tps=st.lists(st.builds(TrialParameterSpec, _names, st.one_of(_names, st.sampled_from(["lr", "${trialSpec.Labels[a]}", "${trialSpec.Name}"]))), max_size=4),
+    values=st.dictionaries(st.sampled_from(["lr", "momentum", "x"]), st.text(max_size=6), max_size=3),
+)
+def test_v1beta1_never_raises_foreign_errors(trial_spec, tps, values):
+    exp = experiment(trial_spec=trial_spec, trial_parameters=tuple(tps))
+    assert all(isinstance(p.message, str) for p in template_problems(exp))
+    try:
+        manifest = render_trial(exp, "t", values)
+        primary_container(manifest, exp)
+    except KatibsimError:
+        pass
+
+
+@settings(max_examples=150, deadline=None)
+@given(raw=st.text(alphabet="{}-. \n:abkindTrl[]\"'", max_size=60))
+def test_v1alpha3_never_raises_foreign_errors(raw):
+    exp = go_experiment(raw)
+    template_problems(exp)
+    try:
+        primary_container(render_trial(exp, "t", {"lr": "0.1"}), exp)
+    except KatibsimError:
+        pass
