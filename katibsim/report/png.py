@@ -1,0 +1,227 @@
+"""PNG figures of a :class:`ReportModel` with matplotlib's Agg canvas (no pyplot, no global state).
+
+:func:`render_png` returns ``{file name: PNG bytes}``; the command writes them next to the report
+and the HTML renderer embeds the same bytes, so both always show the same pictures.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from katibsim.report.model import Curve, ReportModel
+
+__all__ = ["render_png", "figure_names"]
+
+REGRET_FLOOR = 1e-9  # a regret of 0 cannot be drawn on a log axis
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    # No timestamps or software strings in the metadata: the same model gives the same bytes.
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _colors(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+def _transform(m: ReportModel, ys: Sequence[float]) -> np.ndarray:
+    """Values as drawn: simple regret (log axis) when the optimum is known, else the value itself."""
+    a = np.asarray(ys, dtype=float)
+    if m.optimum is None:
+        return a
+    r = (m.optimum - a) if m.maximize else (a - m.optimum)
+    return np.where(np.isnan(r), np.nan, np.maximum(r, REGRET_FLOOR))
+
+
+def _ylabel(m: ReportModel) -> str:
+    if m.optimum is None:
+        return f"best {m.metric_name} so far ({'higher' if m.maximize else 'lower'} is better)"
+    return f"simple regret (optimum {m.optimum:.6g} − best so far; log)"
+
+
+def _time_unit(xmax: float) -> tuple[float, str]:
+    if xmax >= 7200:
+        return 3600.0, "h"
+    if xmax >= 120:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
+def _draw_curves(ax, m: ReportModel, curves: Sequence[Curve], *, scale: float = 1.0, step: bool = False) -> None:
+    for color, c in zip(_colors(len(curves)), curves):
+        if not c.x:
+            continue
+        x = np.asarray(c.x) / scale
+        kw = {"step": "post"} if step else {}
+        ax.fill_between(x, _transform(m, c.q25), _transform(m, c.q75), color=color, alpha=0.2, linewidth=0, **kw)
+        if step:
+            ax.step(x, _transform(m, c.median), where="post", color=color, label=f"{c.variant} (n={c.runs})")
+        else:
+            ax.plot(x, _transform(m, c.median), color=color, marker="o", markersize=3, label=f"{c.variant} (n={c.runs})")
+    if m.optimum is not None:
+        ax.set_yscale("log")
+    elif m.target is not None:
+        ax.axhline(m.target, color="grey", linestyle=":", linewidth=1, label=f"target {m.target:g}")
+    ax.grid(True, alpha=0.3)
+
+
+def _curves(m: ReportModel) -> bytes:
+    fig = _figure(12, 4.5)
+    ax1, ax2 = fig.subplots(1, 2, sharey=True)
+    _draw_curves(ax1, m, m.curves_by_trial)
+    ax1.set_xlabel("trials completed")
+    ax1.xaxis.get_major_locator().set_params(integer=True)
+    ax1.set_ylabel(_ylabel(m))
+    ax1.set_title("best so far by trial (median, IQR band over seeds)")
+    xmax = max((c.x[-1] for c in m.curves_by_time if c.x), default=1.0)
+    scale, unit = _time_unit(xmax)
+    _draw_curves(ax2, m, m.curves_by_time, scale=scale, step=True)
+    ax2.set_xlabel(f"simulated wall-clock time ({unit})")
+    ax2.set_title("best so far by simulated time")
+    ax1.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def _final(m: ReportModel) -> bytes:
+    fig = _figure(max(5.0, 1.3 * len(m.variants) + 2), 4.2)
+    ax = fig.subplots()
+    data = [_transform(m, d.values) for d in m.final_best]
+    data = [d[~np.isnan(d)] for d in data]
+    colors = _colors(len(data))
+    ax.boxplot([d if d.size else [np.nan] for d in data], showfliers=False, widths=0.5)
+    rng = np.random.default_rng(0)  # jitter only; fixed so the picture is reproducible
+    for i, (d, color) in enumerate(zip(data, colors), start=1):
+        ax.scatter(i + rng.uniform(-0.15, 0.15, d.size), d, color=color, s=14, alpha=0.8, zorder=3)
+    ax.set_xticks(range(1, len(data) + 1), [d.variant for d in m.final_best], rotation=20, ha="right", fontsize=8)
+    if m.optimum is not None:
+        ax.set_yscale("log")
+        ax.set_ylabel("final simple regret (log)")
+    else:
+        ax.set_ylabel(f"final best {m.metric_name}")
+    ax.set_title("final best per seed")
+    ax.grid(True, axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def _finite(xs: Sequence[Any]) -> np.ndarray:
+    a = np.array([float(x) if not isinstance(x, str) else float(x) for x in xs], dtype=float)
+    return np.where(np.isfinite(a), a, np.nan)
+
+
+def _exploration(m: ReportModel, view) -> bytes:
+    fig = _figure(11, 4)
+    ax1, ax2 = fig.subplots(1, 2)
+    xs = [p.value for p in view.points]
+    pos = np.asarray(xs, dtype=float) if view.numeric else np.arange(len(xs), dtype=float)
+    for ax, key, label in (
+        (ax1, "regret", view.quality),
+        (ax2, "trials_to", view.speed),
+    ):
+        med = _finite([getattr(p, key)["median"] for p in view.points])
+        lo = _finite([getattr(p, key)["q25"] for p in view.points])
+        hi = _finite([getattr(p, key)["q75"] for p in view.points])
+        ax.plot(pos, med, marker="o", color="C0")
+        ax.fill_between(pos, lo, hi, color="C0", alpha=0.2, linewidth=0)
+        ax.set_xlabel(view.key)
+        ax.set_ylabel(f"{label} (median, IQR)")
+        ax.grid(True, alpha=0.3)
+        if view.numeric and len(pos) > 1 and min(pos) > 0 and max(pos) / min(pos) >= 20:
+            ax.set_xscale("log")
+        if not view.numeric:
+            ax.set_xticks(pos, [str(x) for x in xs])
+    if view.quality == "final-regret":
+        finite = _finite([p.regret["q75"] for p in view.points])
+        if np.nanmin(np.where(finite > 0, finite, np.nan), initial=np.inf) < np.inf:
+            ax1.set_yscale("symlog", linthresh=1e-6)
+    for p, x in zip(view.points, pos):
+        ax2.annotate(f"{p.reached}/{p.runs}", (x, 0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8, color="grey")
+    ax1.set_title(f"what {view.key} buys: final quality")
+    ax2.set_title(f"what it costs: {view.speed}\n(runs that got there / runs, at the bottom)", fontsize=10)
+    return _png(fig)
+
+
+def _introspection_step(m: ReportModel, step, index: int, total: int) -> bytes:
+    intro = m.introspection
+    fig = _figure(7, 5)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    g = np.asarray(step.grid)
+    mean = np.asarray(step.mean)
+    std = np.asarray(step.std)
+    if step.truth:
+        ax1.plot(g, step.truth, color="black", linewidth=1, label="objective (unknown to the model)")
+    ax1.plot(g, mean, color="C0", label="GP posterior mean")
+    ax1.fill_between(g, mean - 1.96 * std, mean + 1.96 * std, color="C0", alpha=0.2, linewidth=0, label="95% band")
+    ax1.scatter(step.xs, step.ys, color="C3", zorder=3, s=22, label=f"{step.observed} observations")
+    if step.next_x is not None:
+        ax1.axvline(step.next_x, color="C2", linestyle="--", linewidth=1)
+        ax2.axvline(step.next_x, color="C2", linestyle="--", linewidth=1, label=f"next: {step.next_x:.4g}")
+    ax1.set_ylabel(m.metric_name)
+    ax1.legend(fontsize=7, loc="best")
+    ax1.set_title(f"{intro.variant}, seed #{intro.seed_index}: after {step.observed} trials ({index + 1}/{total})")
+    ax2.plot(g, step.acquisition, color="C1", label=step.acquisition_name or "acquisition")
+    ax2.set_xlabel(intro.parameter)
+    ax2.set_ylabel("acquisition")
+    ax2.legend(fontsize=7, loc="best")
+    for ax in (ax1, ax2):
+        ax.grid(True, alpha=0.3)
+    return _png(fig)
+
+
+def _normalized(m: ReportModel) -> bytes:
+    fig = _figure(6.5, 4)
+    ax = fig.subplots()
+    for color, v in zip(_colors(len(m.variants)), m.variants):
+        ys = m.normalized.by_trial.get(v, ())
+        if ys:
+            ax.plot(range(1, len(ys) + 1), ys, color=color, label=v)
+    ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel("trials completed")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel("normalised score (0 = best found, 1 = random point)")
+    ax.set_title("Bayesmark normalised mean score")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def figure_names(m: ReportModel) -> list[str]:
+    """The PNG files :func:`render_png` produces for ``m``, in report order."""
+    names = ["curves.png", "final-best.png"]
+    if m.normalized.by_trial:
+        names.append("normalized.png")
+    names += [f"exploration-{v.group}.png" for v in m.exploration]
+    if m.introspection is not None:
+        names += [f"model-step-{i + 1:02d}.png" for i in range(len(m.introspection.steps))]
+    return names
+
+
+def render_png(m: ReportModel) -> dict[str, bytes]:
+    """Every figure of the report as PNG bytes, keyed by file name (see :func:`figure_names`)."""
+    out = {"curves.png": _curves(m), "final-best.png": _final(m)}
+    if m.normalized.by_trial:
+        out["normalized.png"] = _normalized(m)
+    for v in m.exploration:
+        out[f"exploration-{v.group}.png"] = _exploration(m, v)
+    if m.introspection is not None:
+        steps = m.introspection.steps
+        for i, s in enumerate(steps):
+            out[f"model-step-{i + 1:02d}.png"] = _introspection_step(m, s, i, len(steps))
+    return out

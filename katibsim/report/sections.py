@@ -1,0 +1,310 @@
+"""The report's reading order as renderer-neutral blocks (headings, paragraphs, tables, images).
+
+Markdown and HTML render the same blocks, so the two never disagree on a number; this module
+decides what a reader sees and in which order (``../shared/reference/sim-anchors.md`` §6.2):
+the verdict first, then the curves, distributions, ranks and scores, the exploration view, the
+optimal trials, the model step by step, duplicates, and provenance last.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from katibsim.report.format import iqr, num, seconds, settings_text, verdict_word
+from katibsim.report.model import ReportModel
+from katibsim.report.png import figure_names
+
+__all__ = ["Block", "Bullets", "Code", "Details", "Heading", "Image", "Para", "Table", "blocks"]
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Details:
+    summary: str
+    body: tuple[Any, ...] = field(default_factory=tuple)
+
+
+Block = Heading | Para | Table | Image | Bullets | Code | Details
+
+
+def _badge(passed: bool) -> str:
+    return ("✅ " if passed else "❌ ") + verdict_word(passed)
+
+
+def _variant_table(m: ReportModel) -> Table:
+    rows = []
+    for v in m.variants:
+        info = m.variant_info.get(v, {})
+        rows.append(
+            (
+                v,
+                str(info.get("algorithm") or "–"),
+                settings_text(info.get("settings", {})),
+                num(info.get("parallelTrialCount")),
+                num(info.get("maxTrialCount")),
+            )
+        )
+    return Table(("variant", "algorithm", "settings", "parallelTrialCount", "maxTrialCount"), tuple(rows))
+
+
+def _results_table(m: ReportModel) -> Table:
+    has_regret = m.optimum is not None
+    has_target = m.target is not None
+    header = ["variant", f"final best {m.metric_name}: median [IQR]", "mean ± sd"]
+    if has_regret:
+        header.append("final regret: median [IQR]")
+    if has_target:
+        header.append("trials to target: median [IQR]")
+        header.append("reached target")
+    header.append("time to end (median)")
+    header.append("average rank")
+    if m.normalized.score:
+        header.append("normalised score (Bayesmark, 100 = best)")
+    ranks = dict(zip(m.ranks.variants, m.ranks.average))
+    rows = []
+    from katibsim.report.stats import summary
+
+    for d in m.final_best:
+        v = d.variant
+        row = [v, iqr(d.summary, 4), f"{num(d.summary['mean'], 4)} ± {num(d.summary['sd'], 2)}"]
+        if has_regret:
+            row.append(iqr(summary(m.metrics[v].get("final-regret", ())), 3))
+        if has_target:
+            t = m.metrics[v].get("trials-to-target", ())
+            row.append(iqr(summary(t), 3))
+            row.append(f"{sum(1 for x in t if math.isfinite(x))}/{len(t)}")
+        ends = [x for x in m.metrics[v].get("end-time", ()) if math.isfinite(x)]
+        row.append(seconds(summary(ends)["median"]) if ends else "–")
+        row.append(num(ranks.get(v), 3))
+        if m.normalized.score:
+            row.append(f"{num(m.normalized.leaderboard.get(v), 3)} (score {num(m.normalized.score.get(v), 3)})")
+        rows.append(tuple(row))
+    return Table(tuple(header), tuple(rows))
+
+
+def _assertion_blocks(m: ReportModel) -> list[Any]:
+    if not m.assertions:
+        return [Para("This scenario states no assertions.")]
+    rows = tuple((_badge(a.passed), a.name, a.statement, a.outcome) for a in m.assertions)
+    out: list[Any] = [Table(("verdict", "assertion", "asserted", "measured"), rows)]
+    notes = [f"{a.name}: {a.description}" for a in m.assertions if a.description]
+    if notes:
+        out.append(Bullets(tuple(notes)))
+    return out
+
+
+def _exploration_blocks(m: ReportModel) -> list[Any]:
+    out: list[Any] = []
+    for view in m.exploration:
+        out.append(Heading(3, f"{view.group}: {view.key} swept over {', '.join(str(p.value) for p in view.points)}"))
+        rows = tuple(
+            (str(p.value), p.variant, iqr(p.regret, 3), iqr(p.trials_to, 3), f"{p.reached}/{p.runs}") for p in view.points
+        )
+        speed_word = "reached target" if view.speed == "trials-to-target" else "converged"
+        out.append(Table((view.key, "variant", f"{view.quality}: median [IQR]", f"{view.speed}: median [IQR]", speed_word), rows))
+        out.append(Image(f"exploration-{view.group}.png", f"{view.quality} and {view.speed} against {view.key}"))
+    return out
+
+
+def _optimal_blocks(m: ReportModel) -> list[Any]:
+    out: list[Any] = [
+        Para(
+            "The best trial of each run, as Katib's status.currentOptimalTrial shows it, and how much it "
+            "moves between seeds (a stable optimum has a narrow spread)."
+        )
+    ]
+    for o in m.optimal:
+        spread = "; ".join(f"{p} in [{num(s['min'])}, {num(s['max'])}] (median {num(s['median'])})" for p, s in o.spread.items())
+        out.append(Para(f"{o.variant}: {m.metric_name} median {iqr(o.value, 4)}. Spread over seeds: {spread or '–'}."))
+        rows = []
+        for t in o.trials:
+            assigns = ", ".join(f"{a.get('name')}={a.get('value')}" for a in t.parameter_assignments)
+            metrics = "; ".join(
+                f"{x.get('name')}: " + ", ".join(f"{k}={x[k]}" for k in ("min", "max", "latest") if k in x) for x in t.metrics
+            )
+            rows.append((f"#{t.seed_index} ({t.seed})", t.best_trial_name or "–", assigns or "–", metrics or "–"))
+        out.append(Details(f"{o.variant}: currentOptimalTrial per seed", (Table(("seed", "bestTrialName", "parameterAssignments", "observation.metrics"), tuple(rows)),)))
+    return out
+
+
+def _introspection_blocks(m: ReportModel) -> list[Any]:
+    intro = m.introspection
+    if intro is None:
+        return []
+    out: list[Any] = [
+        Heading(2, f"The model step by step: {intro.variant}, seed #{intro.seed_index}"),
+        Para(
+            "The chosen run's history replayed through a fresh algorithm: after each number of trials, the "
+            "objective (black), the Gaussian process's belief (blue, with a 95% band), the acquisition below, "
+            "and the point it chose next (green)."
+            + (f" {intro.note}" if intro.note else "")
+        ),
+    ]
+    for i, s in enumerate(intro.steps):
+        out.append(Image(f"model-step-{i + 1:02d}.png", f"after {s.observed} trials; next {num(s.next_x)}"))
+    return out
+
+
+def _duplicate_blocks(m: ReportModel) -> list[Any]:
+    total = sum(d.total for d in m.duplicates)
+    rows = tuple((d.variant, str(d.total), ", ".join(str(x) for x in d.per_seed)) for d in m.duplicates)
+    out: list[Any] = [
+        Para(
+            "Suggestions that repeat an earlier trial's assignment (Katib issue #1039)."
+            if total
+            else "No variant suggested an assignment twice in any run."
+        ),
+        Table(("variant", "duplicates", "per seed"), rows),
+    ]
+    ex = [e for d in m.duplicates for e in d.examples]
+    if ex:
+        out.append(
+            Bullets(
+                tuple(
+                    f"seed #{e['seed_index']}: {e['trial']} repeats {e['repeats']} ({', '.join(f'{k}={v}' for k, v in e['assignment'].items())})"
+                    for e in ex[:6]
+                )
+            )
+        )
+    return out
+
+
+def _rank_details(m: ReportModel) -> Details:
+    rows = tuple(
+        (f"#{i}",) + tuple(num(r, 3) for r in row) for i, row in zip(m.ranks.seed_indices, m.ranks.ranks)
+    )
+    avg = ("average",) + tuple(num(x, 3) for x in m.ranks.average)
+    return Details("ranks per seed (1 = best final value; ties share)", (Table(("seed",) + m.ranks.variants, rows + (avg,)),))
+
+
+def _provenance_blocks(m: ReportModel) -> list[Any]:
+    p = m.provenance
+    items = [
+        f"katibsim {p.katibsim}, Python {p.python}",
+        "packages: " + ", ".join(f"{k} {v}" for k, v in p.packages.items()),
+    ]
+    if p.plugins:
+        items.append("plugins: " + ", ".join(f"{k} ({v})" for k, v in p.plugins.items()))
+    items += [
+        f"scenario file: {p.scenario_file or '–'} (hash {p.scenario_hash})",
+        f"experiment: {p.experiment_file or 'inline'}; objective: {p.objective}",
+        f"master seed {p.master_seed}; seeds: {', '.join(str(s) for s in p.seeds)}",
+    ]
+    out: list[Any] = [Bullets(tuple(items))]
+    if p.command:
+        out.append(Code(p.command))
+    return out
+
+
+def blocks(m: ReportModel) -> list[Any]:
+    """The whole report of one scenario, in reading order."""
+    figures = set(figure_names(m))
+    passed = sum(a.passed for a in m.assertions)
+    out: list[Any] = [Heading(1, f"{m.scenario}: {_badge(m.passed)} ({passed}/{len(m.assertions)} assertions hold)")]
+    if m.description:
+        out.append(Para(m.description))
+    facts = [
+        f"objective {m.objective} ({'maximise' if m.maximize else 'minimise'} {m.metric_name}"
+        + (f", optimum {num(m.optimum, 7)}" if m.optimum is not None else "")
+        + ")",
+        f"{len(m.provenance.seeds)} paired seeds (master {m.provenance.master_seed})",
+    ]
+    if m.target is not None:
+        facts.append(f"target: {m.target_text} (= {num(m.target, 6)})")
+    out.append(Para("; ".join(facts) + "."))
+    for w in m.warnings:
+        out.append(Para(f"⚠️ {w}"))
+    out.append(Heading(2, "Verdict"))
+    out += _assertion_blocks(m)
+    out.append(Heading(2, "Variants"))
+    out.append(_variant_table(m))
+    out.append(Heading(2, "Results"))
+    out.append(_results_table(m))
+    if m.normalized.note:
+        out.append(Para(f"Normalised score: {m.normalized.note}."))
+    out.append(_rank_details(m))
+    out.append(Heading(2, "Best so far"))
+    out.append(
+        Para(
+            "Median over seeds with the inter-quartile band, against the number of completed trials (left) and "
+            "against simulated wall-clock time (right), where parallel trials pay off."
+        )
+    )
+    out.append(Image("curves.png", "best so far against trials and simulated time"))
+    out.append(Image("final-best.png", "final best per seed"))
+    if "normalized.png" in figures:
+        out.append(Image("normalized.png", "Bayesmark normalised score against trials"))
+    if m.exploration:
+        out.append(Heading(2, "Exploration"))
+        out.append(Para("What the swept setting buys (final quality) and what it costs (trials until the target)."))
+        out += _exploration_blocks(m)
+    out.append(Heading(2, "Optimal trials"))
+    out += _optimal_blocks(m)
+    out += _introspection_blocks(m)
+    out.append(Heading(2, "Duplicate suggestions"))
+    out += _duplicate_blocks(m)
+    out.append(Heading(2, "Provenance"))
+    out += _provenance_blocks(m)
+    return out
+
+
+def index_blocks(models: Sequence[ReportModel]) -> list[Any]:
+    """A summary over several scenarios (``index.md`` / ``index.html`` and a CI job summary)."""
+    ok = all(m.passed for m in models)
+    n = sum(len(m.assertions) for m in models)
+    held = sum(a.passed for m in models for a in m.assertions)
+    out: list[Any] = [Heading(1, f"katibsim compare: {_badge(ok)} ({held}/{n} assertions hold in {len(models)} scenarios)")]
+    rows = tuple(
+        (_badge(m.passed), m.scenario, f"{sum(a.passed for a in m.assertions)}/{len(m.assertions)}", f"{m.scenario}/report.html", f"{m.scenario}/report.md")
+        for m in models
+    )
+    out.append(Table(("verdict", "scenario", "assertions", "HTML report", "Markdown report"), rows))
+    failed = [(m.scenario, a) for m in models for a in m.assertions if not a.passed]
+    if failed:
+        out.append(Heading(2, "Failed assertions"))
+        out.append(Table(("scenario", "assertion", "asserted", "measured"), tuple((s, a.name, a.statement, a.outcome) for s, a in failed)))
+    scored = [m for m in models if m.normalized.score]
+    if len(scored) > 1:
+        names = sorted({v for m in scored for v in m.normalized.score})
+        rows2 = []
+        for v in names:
+            vals = [m.normalized.score[v] for m in scored if v in m.normalized.score and not math.isnan(m.normalized.score[v])]
+            mean = sum(vals) / len(vals) if vals else math.nan
+            rows2.append((v, str(len(vals)), num(mean, 3), num(100 * (1 - mean), 3) if vals else "–"))
+        out.append(Heading(2, "Normalised score across scenarios (Bayesmark: mean over problems)"))
+        out.append(Table(("variant", "scenarios", "mean score (0 best, 1 random)", "100 × (1 − score)"), tuple(rows2)))
+    return out
