@@ -248,7 +248,12 @@ def explain_tag(match: TagMatch, metric_names: Sequence[str], rel: str) -> Expla
         if metric in match.metrics:
             continue
         last = metric.split("/")[-1]
-        if last and last.lower() in tag.lower():
+        if tag and last.lower().startswith(tag.lower()) and tag.lower() != last.lower():
+            relevant = True
+            reasons.append(
+                f"not taken for '{metric}': the tag '{tag}' is shorter than '{last}'; Katib needs tags that start with the metric name"
+            )
+        elif last and last.lower() in tag.lower():
             relevant = True
             if tag.lower().startswith(last.lower()) and not tag.startswith(last):
                 reasons.append(f"not taken for '{metric}': tags are case-sensitive ('{tag}' does not start with '{last}')")

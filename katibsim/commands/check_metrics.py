@@ -213,7 +213,7 @@ def _as_json(result: CollectionResult, spec: MetricsCollectorSpec, source: str, 
         "kind": spec.kind,
         "format": None if spec.kind == TFEVENT else file_format(spec),
         "filters": list(spec.metrics_format) if spec.metrics_format else None,
-        "default_filter": DEFAULT_FILTER if spec.kind != TFEVENT and not spec.metrics_format else None,
+        "default_filter": DEFAULT_FILTER if file_format(spec) == "TEXT" and spec.kind != TFEVENT and not spec.metrics_format else None,
     }
     data["source"] = source
     data["notes"] = list(notes)

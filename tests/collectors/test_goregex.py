@@ -1,0 +1,96 @@
+"""Katib filters are Go regexps: translation, Go's refusals, FindAllStringSubmatch."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from katibsim.collectors.goregex import (
+    DEFAULT_FILTER,
+    GoRegexError,
+    compile_go,
+    find_all_submatch,
+    has_two_subexpressions,
+)
+
+
+def groups(pattern: str, text: str) -> list[list[str]]:
+    return [g for _, _, g in find_all_submatch(compile_go(pattern), text)]
+
+
+def test_default_filter_find_all_matches_go():
+    # Expected output from Go's regexp on the same input.
+    assert groups(DEFAULT_FILTER, "epoch 1 accuracy=0.9 loss = 1e-3 Validation-accuracy=.98 x=abc") == [
+        ["accuracy=0.9", "accuracy", "0.9", ".9", ""],
+        ["loss = 1e-3", "loss", "1e-3", "", "e-3"],
+        ["Validation-accuracy=.98", "Validation-accuracy", ".98", ".98", ""],
+        ["x=", "x", "", "", ""],
+    ]
+
+
+def test_empty_matches_step_like_go():
+    # Go: ["ab", "c"]; Python's finditer also yields the empty matches.
+    assert groups(r"\w*", "ab c") == [["ab"], ["c"]]
+    assert [m.group(0) for m in re.finditer(r"\w*", "ab c")] == ["ab", "", "c", ""]
+
+
+@pytest.mark.parametrize(
+    "pattern,reason",
+    [
+        (r"(?=x)(a)(b)", "(?="),
+        (r"(a)\1", r"\1"),
+        (r"a**", "nested repetition"),
+        (r"a*+", "nested repetition"),
+        (r"a{2}*", "nested repetition"),
+        (r"\Z", r"\Z"),
+        (r"\e", r"\e"),
+        (r"a{1001}", "repeat count"),
+        (r"[[:foo:]]", "[:foo:]"),
+        (r"(a", "missing"),
+    ],
+)
+def test_go_rejects(pattern, reason):
+    with pytest.raises(GoRegexError) as info:
+        compile_go(pattern)
+    assert info.value.katib_rejects
+    assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "pattern,text,expected",
+    [
+        (r"a{,3}", "a{,3}", ["a{,3}"]),  # a literal in Go, a repetition in Python
+        (r"([[:alpha:]]+)=([[:digit:].]+)", "acc=0.5", ["acc=0.5"]),
+        (r"\Q.*\E", "x.*y", [".*"]),
+        (r"(?<n>acc)", "acc", ["acc"]),
+        (r"x\z", "x", ["x"]),
+        (r"a\sb", "a\x0bb", []),  # Go's \s has no vertical tab
+        (r"\w+", "héllo", ["h", "llo"]),  # ASCII \w
+        (r"\12", "\n", ["\n"]),  # octal
+        (r"[]a]+", "]a]", ["]a]"]),
+    ],
+)
+def test_translation_keeps_go_meaning(pattern, text, expected):
+    assert [g[0] for g in groups(pattern, text)] == expected
+
+
+def test_unicode_classes_cannot_be_emulated():
+    with pytest.raises(GoRegexError) as info:
+        compile_go(r"(\pL+)=(\d+)")
+    assert not info.value.katib_rejects
+
+
+def test_two_subexpressions_check_is_katibs_loose_one():
+    assert has_two_subexpressions(r"(\w+)=(\d+)")
+    assert has_two_subexpressions(r"(?:x)(?:y)")  # passes Katib's check, yet has no groups
+    assert not has_two_subexpressions(r"(\w+)=\d+")
+
+
+@given(st.text(alphabet="ab=.-+|eE019 \t_x", max_size=40))
+def test_default_filter_never_matches_empty_so_finditer_agrees(text):
+    rx = compile_go(DEFAULT_FILTER)
+    ours = [(s, e) for s, e, _ in find_all_submatch(rx, text)]
+    assert ours == [m.span() for m in rx.compiled.finditer(text)]
