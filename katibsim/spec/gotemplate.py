@@ -17,6 +17,11 @@ Katib's v1alpha3 examples uses only these actions, which are implemented with Go
   after it. The marker needs the space: ``{{-.X}}`` is not a trim marker (Go would lex ``-.X``
   as a number and fail).
 
+Semantics are those of current Go (checked against Go 1.19's text/template, see
+tests/spec/test_templates_gotemplate.py). Katib v0.9 images were built with Go 1.14/1.15, which
+refused a newline inside an action and so also a newline as the space of a trim marker
+(``{{-\\n``); such templates render here but would have failed there.
+
 Anything else Go accepts (``if``, pipelines with ``|``, function calls, variables, literals,
 ``template``/``define``/``block``, ``break``/``continue``) raises :class:`TemplateError` naming
 the construct and its line and column, instead of silently doing something different from Go.
