@@ -1,0 +1,188 @@
+"""The simulated backend: trials are evaluated by a simulated objective on a simulated clock.
+
+When a trial starts, its whole run is decided at once (the Syne Tune simulator's approach,
+reference ``sim-anchors.md`` §1.2): the objective gives the final value, the learning curve and
+the training time; the simulation model (:class:`~katibsim.engine.options.SimulationOptions`)
+adds the start-up delay and decides failures and missing metrics; the early-stopping rules are
+applied to the curve the way Katib's collector applies them to live reports. Only the end of the
+trial goes on the event queue — nothing outside the trial's pod reacts to its intermediate
+reports in Katib, so they need no events of their own — and ``wait()`` jumps straight to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from katibsim.backends.base import Backend, Outcome, RunContext, TrialEvent, TrialLaunch
+from katibsim.early_stopping import collector_stop_index
+from katibsim.engine.clock import EventQueue, SimulatedClock
+from katibsim.engine.options import SimulationOptions
+from katibsim.errors import ContractError, KatibsimError
+
+UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A started trial's decided future: its event, and its report times (for stop())."""
+
+    event: TrialEvent
+    report_times: tuple[float, ...]
+
+
+class SimBackend(Backend):
+    """Trials on a simulated clock against a simulated objective (``--backend sim``, the default)."""
+
+    name: ClassVar[str] = "sim"
+    simulated: ClassVar[bool] = True
+
+    _DRAWS = 3  # uniforms per trial from the failure stream: fails?, where it crashes, metrics lost?
+    _BLOCK = 1024
+
+    def __init__(self, options: SimulationOptions | None = None) -> None:
+        self._options_override = options
+        self.clock = SimulatedClock()
+        self.queue: EventQueue[TrialEvent] = EventQueue()
+        self._plans: dict[str, _Plan] = {}
+        self._udraws: np.ndarray = np.empty((0, self._DRAWS))
+        self._upos = 0
+
+    # -- Backend ---------------------------------------------------------------------------------
+    def open(self, context: RunContext) -> None:
+        super().open(context)
+        if context.objective is None:
+            raise KatibsimError("the sim backend needs a simulated objective (--objective NAME)")
+        self.options = self._options_override or context.options
+        self.objective = context.objective
+        self.mapping = context.mapping
+        self.noise_rng = context.noise_rng if context.noise_rng is not None else np.random.default_rng(0)
+        self.failure_rng = context.failure_rng if context.failure_rng is not None else np.random.default_rng(1)
+        self.metric = context.objective_metric
+        self.wanted = set(context.metric_names)
+        self.clock = SimulatedClock()
+        self.queue = EventQueue()
+        self._plans = {}
+
+    def now(self) -> float:
+        return self.clock.now
+
+    @property
+    def active(self) -> int:
+        return len(self._plans)
+
+    def start(self, launch: TrialLaunch) -> None:
+        plan = self._plan(launch, self.clock.now)
+        self._plans[launch.name] = plan
+        self.queue.push(plan.event.time, launch.name, plan.event)
+
+    def wait(self, deadline: float | None = None) -> list[TrialEvent]:
+        due = self.queue.pop_next_instant(until=deadline)
+        if due:
+            self.clock.advance_to(due[0].time)
+            out = []
+            for d in due:
+                self._plans.pop(d.key, None)
+                out.append(d.payload)
+            return out
+        if deadline is not None and deadline > self.clock.now:
+            self.clock.advance_to(deadline)
+        return []
+
+    def stop(self, name: str, reason: str = "") -> TrialEvent | None:
+        plan = self._plans.pop(name, None)
+        if plan is None:
+            return None
+        self.queue.cancel(name)
+        now = self.clock.now
+        n = sum(1 for t in plan.report_times if t <= now)
+        reports = {m: logs[:n] if m == self.metric else () for m, logs in plan.event.reports.items()}
+        reports = {m: v for m, v in reports.items() if v}
+        return TrialEvent(name=name, time=now, outcome=Outcome.KILLED, reports=reports,
+                          started=plan.event.started, reason="TrialKilled", message=reason)
+
+    # -- the simulation model --------------------------------------------------------------------------
+    def _uniforms(self) -> np.ndarray:
+        if self._upos >= len(self._udraws):
+            self._udraws = self.failure_rng.random((self._BLOCK, self._DRAWS))
+            self._upos = 0
+        u = self._udraws[self._upos]
+        self._upos += 1
+        return u
+
+    def _evaluate(self, launch: TrialLaunch):
+        x = self.mapping.apply(launch.assignment) if self.mapping is not None else dict(launch.assignment)
+        ev = self.objective.evaluate(x, self.noise_rng)
+        name = self.objective.name or type(self.objective).__name__
+        try:
+            value = float(ev.value)
+            duration = float(ev.duration)
+        except (TypeError, ValueError):
+            raise ContractError(f"objective {name} returned a non-numeric value or duration for {launch.name}") from None
+        if not math.isfinite(duration) or duration < 0:
+            raise ContractError(f"objective {name} returned duration {ev.duration!r} for {launch.name}; expected seconds >= 0")
+        curve = tuple((int(s), float(v)) for s, v in ev.curve) if ev.curve else ((1, value),)
+        return value, duration, curve, ev.metrics
+
+    def _plan(self, launch: TrialLaunch, now: float) -> _Plan:
+        opts = self.options
+        value, duration, curve, extra = self._evaluate(launch)
+        u_fail, u_where, u_metrics = self._uniforms()
+        started = now + opts.startup_delay
+        n = len(curve)
+        report_times = tuple(started + duration * (k + 1) / n for k in range(n))
+        end = started + duration
+
+        failing = u_fail < opts.failure_probability
+        why = f"failure_probability={opts.failure_probability:g}" if failing else ""
+        if not failing and opts.failure_region:
+            if all(b.matches(launch.assignment.get(b.parameter)) for b in opts.failure_region):
+                failing = True
+                why = "failure region " + " and ".join(b.describe() for b in opts.failure_region)
+        crash_at = None  # number of reports made before the crash
+        crash_time = end
+        if failing:
+            if opts.crash_after_steps is not None:
+                crash_at = min(opts.crash_after_steps, n)
+                crash_time = started if crash_at == 0 else report_times[crash_at - 1]
+            else:
+                crash_time = started + u_where * duration
+                crash_at = sum(1 for t in report_times if t <= crash_time)
+        lost_metrics = (not failing) and u_metrics < opts.metrics_unavailable_probability
+
+        # The collector sees the objective's reports in order (none when the metric is lost).
+        stop_after = None
+        if launch.rules and not lost_metrics:
+            visible = curve if crash_at is None else curve[:crash_at]
+            stop_after = collector_stop_index(
+                launch.rules, [(self.metric, v) for _, v in visible],
+                objective_metric=self.metric, maximize=self.context.maximize,
+            )
+
+        extras = {m: v for m, v in extra.items() if m != self.metric}
+        last_step = curve[-1][0]
+
+        if stop_after is not None:
+            reports = {self.metric: curve[:stop_after]}
+            return _Plan(TrialEvent(launch.name, report_times[stop_after - 1], Outcome.EARLY_STOPPED, reports,
+                                    started=started, stopped_at=stop_after), report_times)
+        if failing:
+            reports = {self.metric: curve[:crash_at]} if crash_at else {}
+            msg = f"simulated crash after {crash_at} of {n} reports ({why})"
+            return _Plan(TrialEvent(launch.name, crash_time, Outcome.FAILED, reports, started=started,
+                                    reason="Error", message=msg), report_times)
+        reports = {m: ((last_step, float(v)),) for m, v in extras.items()}
+        if lost_metrics:
+            reports[self.metric] = ((last_step, UNAVAILABLE),)
+            return _Plan(TrialEvent(launch.name, end, Outcome.METRICS_UNAVAILABLE, reports, started=started,
+                                    message=f"simulated: objective metric {self.metric} was not reported "
+                                            f"(metrics_unavailable_probability={opts.metrics_unavailable_probability:g})"),
+                         report_times)
+        reports[self.metric] = curve
+        return _Plan(TrialEvent(launch.name, end, Outcome.SUCCEEDED, reports, started=started), report_times)
+
+
+__all__ = ["SimBackend"]

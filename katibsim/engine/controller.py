@@ -1,0 +1,663 @@
+"""The experiment controller: Katib's reconcile loop, driven by a backend's events.
+
+One :class:`Controller` runs one experiment to its end (reference ``katib.md`` §3.3–3.6, §4.2):
+
+1. the Experiment is created (``Created``) and the Suggestion is asked for its first trials; on a
+   simulated backend its service answers after ``suggestion_startup_delay``;
+2. every time trials end, the backend returns their events, the controller updates the trials'
+   conditions and observations, recomputes the status (buckets, counters, best trial, goal) and
+   runs the completion checks in Katib's order; when the experiment is not complete it asks for
+   ``min(parallel, max − completed) − active`` more trials through ``checked_suggest``, attaches
+   the early-stopping rules of that batch, and starts them on the backend;
+3. when the experiment completes, running trials are not stopped (Katib does not stop them,
+   issue #2061): they finish, and their results still update the status, but no trial is created.
+
+The arithmetic lives in :mod:`katibsim.engine.arithmetic` as pure functions; here the same
+quantities are kept incrementally (counters, best trial, the history the algorithm sees) so a step
+costs O(1) apart from the algorithm itself — 100,000 trials take seconds, not hours.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from katibsim.algorithm import Algorithm, Metric, Observation, Trial, TrialCondition, checked_suggest
+from katibsim.backends.base import Backend, Outcome, RunContext, TrialEvent, TrialLaunch
+from katibsim.early_stopping import EarlyStopping, Rule
+from katibsim.engine.arithmetic import (
+    UNAVAILABLE,
+    Bucket,
+    Condition,
+    ExperimentReason,
+    EXPERIMENT_MESSAGES,
+    MetricObservation,
+    TrialCounts,
+    TrialNamer,
+    assignments_to_request,
+    best_trial,
+    completion,
+    goal_reached,
+    mark_completed,
+    objective_value_string,
+    observe_metric,
+    reconcile_trials,
+    set_condition,
+    suggestion_requests,
+)
+from katibsim.engine.options import SimulationOptions
+from katibsim.engine.result import (
+    BestPoint,
+    ExperimentStatus,
+    Note,
+    OptimalTrial,
+    RunResult,
+    SuggestionStatus,
+    TrialResult,
+)
+from katibsim.spec.model import Experiment
+
+_CONDITION_OF = {
+    Bucket.SUCCEEDED: TrialCondition.SUCCEEDED,
+    Bucket.FAILED: TrialCondition.FAILED,
+    Bucket.KILLED: TrialCondition.KILLED,
+    Bucket.EARLY_STOPPED: TrialCondition.EARLY_STOPPED,
+    Bucket.METRICS_UNAVAILABLE: TrialCondition.METRICS_UNAVAILABLE,
+    Bucket.RUNNING: TrialCondition.RUNNING,
+    Bucket.PENDING: TrialCondition.CREATED,
+}
+
+_BUCKET_OF = {
+    Outcome.SUCCEEDED: Bucket.SUCCEEDED,
+    Outcome.FAILED: Bucket.FAILED,
+    Outcome.METRICS_UNAVAILABLE: Bucket.METRICS_UNAVAILABLE,
+    Outcome.EARLY_STOPPED: Bucket.EARLY_STOPPED,
+    Outcome.KILLED: Bucket.KILLED,
+}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What was run, for the result: names and settings as given by the caller."""
+
+    algorithm: str
+    seed: int
+    algorithm_settings: tuple[tuple[str, str], ...] = ()
+    early_stopping: str | None = None
+    early_stopping_settings: tuple[tuple[str, str], ...] = ()
+    objective: str | None = None
+    objective_options: tuple[tuple[str, str], ...] = ()
+    mapping: str | None = None
+    backend: str = "sim"
+    spec: Any = None
+    notes: tuple[Note, ...] = ()
+
+
+class _TrialState:
+    """A trial while the run goes on (mutable for speed; frozen into a TrialResult at the end)."""
+
+    __slots__ = ("index", "name", "assignment", "strings", "rules", "created", "started", "ended",
+                 "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs")
+
+    def __init__(self, index: int, name: str, assignment: dict, strings: tuple, rules: tuple, created: float):
+        self.index = index
+        self.name = name
+        self.assignment = assignment
+        self.strings = strings
+        self.rules = rules
+        self.created = created
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.bucket = Bucket.RUNNING
+        self.reason = "TrialRunning"
+        self.message = "Trial is running"
+        self.value: float | None = None
+        self.metrics: tuple[MetricObservation, ...] = ()
+        self.curve: tuple = ()
+        self.stopped_at: int | None = None
+        self.obs = False
+
+
+class History(list):
+    """The trials Katib sends to its services (§4.2), kept incrementally as a list.
+
+    Every trial except MetricsUnavailable ones and early-stopped ones without an observation, in
+    creation order. A trial's entry is replaced in place when its condition changes; a trial that
+    leaves the history leaves a hole that :meth:`compact` removes, which the controller calls
+    before every read by an algorithm or early-stopping service. A list subclass so that reads
+    cost what a list's do (algorithms index and slice the history on every call), and marked
+    ``read_only`` so ``checked_suggest`` passes it as is instead of copying it: no step of a run
+    copies the whole history. Services must not mutate it.
+    """
+
+    read_only = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pos: dict[str, int] = {}
+        self._holes = 0
+
+    def compact(self) -> "History":
+        if self._holes:
+            self[:] = [t for t in self if t is not None]
+            self._pos = {t.name: i for i, t in enumerate(self)}
+            self._holes = 0
+        return self
+
+    def add(self, trial: Trial) -> None:
+        self._pos[trial.name] = len(self)
+        self.append(trial)
+
+    def put(self, trial: Trial) -> None:
+        """Replace the entry of ``trial.name`` (its condition or observation changed)."""
+        self[self._pos[trial.name]] = trial
+
+    def drop(self, name: str) -> None:
+        """``name`` leaves the history (a hole until the next :meth:`compact`)."""
+        i = self._pos.pop(name)
+        self[i] = None
+        self._holes += 1
+
+
+class Controller:
+    """Runs one experiment on one backend; see the module docstring. Use :meth:`run` once."""
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        *,
+        algorithm: Algorithm,
+        backend: Backend,
+        context: RunContext,
+        info: RunInfo,
+        names_rng: np.random.Generator,
+        early_stopping: EarlyStopping | None = None,
+        options: SimulationOptions | None = None,
+    ) -> None:
+        self.exp = experiment
+        self.spec = experiment.spec
+        self.algorithm = algorithm
+        self.backend = backend
+        self.context = context
+        self.info = info
+        self.es = early_stopping
+        self.opts = options or context.options
+        self.compat = self.opts.katib_compat
+        obj = self.spec.objective
+        assert obj is not None and obj.objective_metric_name
+        self.metric = obj.objective_metric_name
+        self.maximize = obj.type == "maximize"
+        self.goal = obj.goal
+        self.metric_names = context.metric_names
+        self.strategies = {m: obj.strategy_for(m) for m in self.metric_names}
+        self.parallel = int(self.spec.parallel_trial_count or 3)
+        self.max_trials = self.spec.max_trial_count
+        self.max_failed = self.spec.max_failed_trial_count
+        self.retain = bool(self.spec.trial_template and self.spec.trial_template.retain)
+        self.space = algorithm.space
+        self.names = TrialNamer(experiment.name, names_rng)
+        self.render = not backend.simulated
+
+        self.trials: list[_TrialState] = []
+        self.by_name: dict[str, _TrialState] = {}
+        self.history = History()
+        self.count = {b: 0 for b in Bucket}
+        self.incomplete = 0  # early-stopped trials without an available observation
+        self.best: _TrialState | None = None
+        self.best_value: float | None = None
+        self.nan_seen = False
+        self.best_so_far: list[BestPoint] = []
+        self.completed_trials = 0
+
+        self.conditions: tuple[Condition, ...] = ()
+        self.completion_time: float | None = None
+        self.time_to_goal: float | None = None
+        self.s_conditions: tuple[Condition, ...] = ()
+        self.requests = 0
+        self.suggestion_count = 0
+        self.suggestion_ready = False
+        self.exhausted = False
+        self.exhausted_message = ""
+        self.duplicates = 0
+        self.max_concurrent = 0
+        self.notes: list[Note] = list(info.notes)
+        self._note_codes: set[str] = {n.code for n in self.notes}
+        self.stall_reason = ""
+        self.last_event = 0.0
+        self._running_marked = False
+        self._completed = False
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def note(self, code: str, message: str) -> None:
+        if code not in self._note_codes:
+            self._note_codes.add(code)
+            self.notes.append(Note(code, message))
+
+    @property
+    def is_completed(self) -> bool:
+        return self._completed
+
+    def counts(self) -> TrialCounts:
+        c = self.count
+        return TrialCounts(
+            succeeded=c[Bucket.SUCCEEDED], failed=c[Bucket.FAILED], killed=c[Bucket.KILLED],
+            early_stopped=c[Bucket.EARLY_STOPPED], metrics_unavailable=c[Bucket.METRICS_UNAVAILABLE],
+            running=c[Bucket.RUNNING], pending=c[Bucket.PENDING],
+        )
+
+    @property
+    def active(self) -> int:
+        return self.count[Bucket.RUNNING] + self.count[Bucket.PENDING]
+
+    # -- the run ----------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        # A run allocates a few objects per trial that live until the end; Python's default
+        # collector thresholds would re-scan them over and over (about 10% of a run's time).
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+        try:
+            return self._run()
+        finally:
+            gc.set_threshold(*threshold)
+
+    def _run(self) -> RunResult:
+        backend = self.backend
+        now = backend.now()
+        # First reconcile: startTime and Created; trials come from the next reconcile on (§3.3).
+        self.conditions = set_condition(self.conditions, "Created", "True", ExperimentReason.CREATED.value,
+                                        EXPERIMENT_MESSAGES[ExperimentReason.CREATED], now)
+        self.s_conditions = set_condition((), "Created", "True", "SuggestionCreated", "Suggestion is created", now)
+        delay = self.opts.suggestion_startup_delay if backend.simulated else 0.0
+        self._reconcile(now)  # sets spec.requests; the service is not ready to answer yet
+        if delay > 0:
+            backend.wait(deadline=now + delay)
+        now = backend.now()
+        self.suggestion_ready = True
+        self.s_conditions = set_condition(self.s_conditions, "DeploymentReady", "True", "DeploymentReady",
+                                          "Deployment is ready", now)
+        self.s_conditions = set_condition(self.s_conditions, "Running", "True", "SuggestionRunning",
+                                          "Suggestion is running", now)
+        while True:
+            self._reconcile(backend.now())
+            if backend.active == 0:
+                break
+            events = backend.wait()
+            if not events:  # a real backend interrupted, or nothing left to wait for
+                break
+            for ev in events:
+                self._apply(ev)
+            self.last_event = backend.now()
+        return self._result(backend.now())
+
+    # -- reconcile ----------------------------------------------------------------------------------------
+    def _reconcile(self, now: float) -> None:
+        if self.is_completed:
+            return  # status is refreshed as events arrive; no new trials (§3.3 step 2)
+        if self.trials:
+            self._update_condition(now)
+            if self.is_completed:
+                return
+        self._reconcile_trials(now)
+
+    def _goal_reached(self) -> bool:
+        if self.nan_seen:
+            return self._scan().goal_reached
+        return goal_reached(self.best_value, self.goal, self.maximize)
+
+    def _could_complete(self) -> bool:
+        """A cheap pre-check of :func:`completion`'s thresholds (it runs after every event); the
+        decision itself is always the pure function's."""
+        c = self.count
+        failed = c[Bucket.FAILED] + c[Bucket.METRICS_UNAVAILABLE]
+        if self.max_failed is not None and failed and failed >= self.max_failed:
+            return True
+        if self.max_trials is not None and self.completed_trials >= self.max_trials:
+            return True
+        if self.exhausted and not self.compat:
+            return True
+        return self._goal_reached()
+
+    def _update_condition(self, now: float) -> None:
+        if self._running_marked and not self._could_complete():
+            return  # still Running: Katib's setCondition would change nothing
+        done = completion(
+            self.counts(),
+            goal_is_reached=self._goal_reached(),
+            max_trial_count=self.max_trials,
+            max_failed_trial_count=self.max_failed,
+            suggestion_done=self.exhausted and not self.compat,
+        )
+        if done.is_completed:
+            self.conditions = mark_completed(self.conditions, done.type, done.reason.value, done.message, now)
+            self._completed = True
+            self.completion_time = now
+            if done.reason == ExperimentReason.GOAL_REACHED:
+                self.time_to_goal = now
+            self._complete_suggestion(now)
+            if self.active:
+                self.note("trials-running-after-completion",
+                          f"{self.active} trial(s) were still running when the experiment completed; Katib does "
+                          "not stop them (issue #2061), so they ran to their end and still updated the status")
+            if done.reason == ExperimentReason.SUGGESTION_END_REACHED:
+                self.note("suggestion-end-reached",
+                          "corrected behaviour (katib_compat: false): the search space was exhausted, so the "
+                          "experiment ended with ExperimentSuggestionEndReached, a reason Katib defines but never "
+                          f"sets ({self.exhausted_message})")
+        else:
+            self.conditions = set_condition(self.conditions, "Running", "True", done.reason.value, done.message, now)
+
+    def _complete_suggestion(self, now: float) -> None:
+        policy = self.spec.resume_policy or "Never"
+        if policy not in ("Never", "FromVolume"):
+            return  # LongRunning keeps the suggestion service running
+        message = ("Suggestion is succeeded, can't be restarted" if policy == "Never"
+                   else "Suggestion is succeeded, suggestion volume is not deleted, can be restarted")
+        c = self.s_conditions
+        c = set_condition(c, "DeploymentReady", "False", "Suggestion is succeeded", "Deployment is not ready", now)
+        c = set_condition(c, "Running", "False", "Suggestion is succeeded", "Suggestion is not running", now)
+        c = set_condition(c, "Succeeded", "True", "Experiment is succeeded", message, now)
+        self.s_conditions = c
+
+    def _reconcile_trials(self, now: float) -> None:
+        c = self.count
+        # TrialCounts.completed_for_requests, inlined: this runs once per event.
+        completed = c[Bucket.SUCCEEDED] + c[Bucket.FAILED] + c[Bucket.KILLED] + c[Bucket.EARLY_STOPPED]
+        if not self.compat:
+            completed += c[Bucket.METRICS_UNAVAILABLE]
+        decision = reconcile_trials(self.parallel, self.max_trials, c[Bucket.RUNNING] + c[Bucket.PENDING], completed)
+        add = decision.add
+        if add <= 0:
+            return
+        if self.max_trials is None:
+            room = self.opts.unbounded_trial_limit - len(self.trials)
+            if room <= 0:
+                self.stall_reason = "TrialLimitReached"
+                self.note("unbounded-trial-limit",
+                          f"the experiment has no maxTrialCount, so Katib would create trials forever; the simulation "
+                          f"stopped creating them at unbounded_trial_limit={self.opts.unbounded_trial_limit}")
+                return
+            add = min(add, room)
+        self.requests = suggestion_requests(len(self.trials), add, self.incomplete)
+        if not self.suggestion_ready:
+            return
+        current = assignments_to_request(self.requests, self.suggestion_count)
+        if current < add and self.incomplete:
+            self.note("early-stopped-without-observation-requests",
+                      f"early-stopped trials without an observation (trialTemplate.retain is false, Katib issue "
+                      "#1377) are subtracted from the Suggestion's requests, so parallel slots stayed empty")
+        if current <= 0:
+            if self.active == 0:
+                self.stall_reason = "RequestsExhausted"
+            return
+        history = self.history.compact()
+        result = checked_suggest(self.algorithm, history, current, plugin=None)
+        assignments = result.assignments
+        self.exhausted = result.exhausted
+        if result.exhausted:
+            self.exhausted_message = result.message or "the algorithm has no new assignment"
+            if self.compat:
+                # Katib stores nothing when the reply does not hold exactly `current` assignments
+                # ("The response contains unexpected trials", §4.2) and retries forever.
+                assignments = ()
+                if self.active == 0:
+                    self.stall_reason = "SuggestionExhausted"
+                self.note("suggestion-exhausted-katib-hangs",
+                          f"the algorithm ran out of assignments ({self.exhausted_message}); Katib would keep this "
+                          "Experiment Running forever with no new trial (issues #1124, #1534). The simulation "
+                          "stopped when no trial was left running; set katib_compat: false to end it with "
+                          "ExperimentSuggestionEndReached instead")
+        if not assignments:
+            return
+        self.duplicates += result.duplicates
+        rules: tuple[Rule, ...] = tuple(self.es.rules(history)) if self.es is not None else ()
+        self.suggestion_count += len(assignments)
+        for a in assignments:
+            self._create_trial(a, rules, now)
+        active = self.active
+        if active > self.max_concurrent:
+            self.max_concurrent = active
+        if not self._running_marked:
+            # The first trials trigger another reconcile at once, which marks the experiment
+            # Running; creating trials changes nothing else the completion checks look at.
+            self._running_marked = True
+            self.conditions = set_condition(self.conditions, "Running", "True", ExperimentReason.RUNNING.value,
+                                            EXPERIMENT_MESSAGES[ExperimentReason.RUNNING], now)
+
+    def _create_trial(self, assignment: dict, rules: tuple[Rule, ...], now: float) -> None:
+        name = self.names()
+        fmt = self.space.format(assignment)
+        strings = tuple(fmt.items())
+        st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
+        self.trials.append(st)
+        self.by_name[name] = st
+        self.count[Bucket.RUNNING] += 1
+        self.history.add(Trial(name=name, assignment=assignment, condition=TrialCondition.RUNNING,
+                                  start_time=now))
+        run_spec = None
+        if self.render:
+            from katibsim.spec.templates import render_trial
+
+            run_spec = render_trial(self.exp, name, fmt)
+        self.backend.start(TrialLaunch(name=name, index=st.index, assignment=assignment,
+                                       parameter_assignments=strings, rules=rules, run_spec=run_spec))
+
+    # -- events ---------------------------------------------------------------------------------------------
+    def _observe(self, reports) -> tuple[MetricObservation, ...]:
+        out = []
+        for m in self.metric_names:
+            logs = reports.get(m)
+            if logs:
+                out.append(observe_metric(m, [v for _, v in logs]))
+        return tuple(out)
+
+    def _apply(self, ev: TrialEvent) -> None:
+        st = self.by_name[ev.name]
+        if st.bucket not in (Bucket.RUNNING, Bucket.PENDING):
+            return  # a late duplicate event from a real backend
+        self.count[st.bucket] -= 1
+        bucket = _BUCKET_OF[ev.outcome]
+        st.ended = ev.time
+        st.started = ev.started
+        st.stopped_at = ev.stopped_at
+        obj_logs = ev.reports.get(self.metric, ())
+        st.curve = tuple((s, v) for s, v in obj_logs if not isinstance(v, str))
+        job_reason = f". Job reason: {ev.reason}" if ev.reason else ""
+        job_message = f". Job message: {ev.message}" if ev.message else ""
+        obs = False
+        if bucket == Bucket.SUCCEEDED:
+            metrics = self._observe(ev.reports)
+            objective = next((m for m in metrics if m.name == self.metric), None)
+            if objective is None or objective.latest == UNAVAILABLE:
+                # The job succeeded but the objective was never reported. Katib requeues such a
+                # trial forever (it stays Running, §3.9 step 5); the simulation ends it as
+                # MetricsUnavailable and says so.
+                bucket = Bucket.METRICS_UNAVAILABLE
+                self.note("objective-never-reported",
+                          f"trial {st.name} succeeded without reporting {self.metric}; Katib would leave it Running "
+                          "forever (issues #1795, #1801); katibsim counts it MetricsUnavailable")
+            st.metrics = metrics
+            obs = bucket == Bucket.SUCCEEDED
+        elif bucket == Bucket.METRICS_UNAVAILABLE:
+            st.metrics = self._observe(ev.reports)
+        elif bucket == Bucket.EARLY_STOPPED:
+            if self.compat and not self.retain:
+                # With retain: false the job is deleted before the observation is fetched (#1377).
+                self.note("early-stopped-without-observation",
+                          "early-stopped trials have no observation: trialTemplate.retain is false, and Katib "
+                          "deletes the job before fetching it (issue #1377); set retain: true as Katib's "
+                          "early-stopping examples do, or katib_compat: false to keep the observation")
+                st.metrics = ()
+            else:
+                st.metrics = self._observe(ev.reports)
+                obs = any(m.name == self.metric and m.latest != UNAVAILABLE for m in st.metrics)
+        st.bucket = bucket
+        st.obs = obs
+        self.count[bucket] += 1
+        self.completed_trials += 1
+        if bucket == Bucket.SUCCEEDED:
+            st.reason, st.message = "TrialSucceeded" + job_reason, "Trial has succeeded" + job_message
+        elif bucket == Bucket.FAILED:
+            st.reason, st.message = "TrialFailed" + job_reason, "Trial has failed" + job_message
+        elif bucket == Bucket.METRICS_UNAVAILABLE:
+            st.reason, st.message = "MetricsUnavailable" + job_reason, "Metrics are not available" + job_message
+        elif bucket == Bucket.EARLY_STOPPED:
+            st.reason, st.message = "TrialEarlyStopped", "Trial is early stopped"
+            if self.es is not None:
+                self.es.set_trial_status(st.name)  # SetTrialStatus (§5.10)
+        else:
+            st.reason, st.message = "TrialKilled", "Trial is killed" + job_message
+
+        value = None
+        if obs:
+            objective = next((m for m in st.metrics if m.name == self.metric), None)
+            s = objective_value_string(objective, self.strategies[self.metric])
+            if s != UNAVAILABLE:
+                try:
+                    value = float(s)
+                except ValueError:
+                    value = None
+        st.value = value
+        if bucket == Bucket.EARLY_STOPPED and not obs:
+            self.incomplete += 1
+
+        # What the algorithm sees from now on (§4.2).
+        if bucket == Bucket.METRICS_UNAVAILABLE or (bucket == Bucket.EARLY_STOPPED and not obs):
+            self.history.drop(st.name)
+        else:
+            self.history.put(Trial(
+                name=st.name, assignment=st.assignment, condition=_CONDITION_OF[bucket], value=value,
+                observation=Observation(tuple(_metric(m) for m in st.metrics)) if st.metrics else None,
+                intermediate=st.curve, start_time=st.created, completion_time=st.ended,
+            ))
+        if value is not None:
+            self._update_best(st, value, ev.time)
+
+    def _update_best(self, st: _TrialState, value: float, now: float) -> None:
+        if math.isnan(value):
+            self.nan_seen = True
+            self.note("nan-objective", f"trial {st.name} reported NaN; Katib parses it as a number that never "
+                                       "compares better, so a NaN first trial blocks every later best")
+        if self.nan_seen:
+            scan = self._scan()
+            new = self.trials[scan.index] if scan.index is not None else None
+            if new is not None and new is not self.best:
+                self.best, self.best_value = new, scan.value
+                if scan.value is not None:
+                    self.best_so_far.append(BestPoint(now, self.completed_trials, new.name, scan.value))
+            return
+        best = self.best
+        if (best is None or (value > self.best_value if self.maximize else value < self.best_value)  # type: ignore[operator]
+                or (value == self.best_value and st.index < best.index)):
+            changed = best is None or value != self.best_value
+            self.best, self.best_value = st, value
+            if changed:
+                self.best_so_far.append(BestPoint(now, self.completed_trials, st.name, value))
+
+    def _scan(self):
+        """Katib's best-trial scan over every trial, in creation order (the slow, exact path)."""
+        strategy = self.strategies[self.metric]
+        values = [objective_value_string(next((m for m in t.metrics if m.name == self.metric), None), strategy)
+                  if t.obs else UNAVAILABLE for t in self.trials]
+        obj_type = self.spec.objective.type if self.spec.objective else None
+        return best_trial(values, obj_type, self.goal)
+
+    # -- the result --------------------------------------------------------------------------------------------
+    def _result(self, now: float) -> RunResult:
+        completed = self.is_completed
+        last = self.conditions[-1]
+        if completed:
+            outcome = "Succeeded" if last.type == "Succeeded" else "Failed"
+            reason = last.reason
+            end = self.completion_time if self.completion_time is not None else now
+        else:
+            outcome = "Running"
+            reason = self.stall_reason or ("SuggestionExhausted" if self.exhausted else "Stalled")
+            end = now
+            if reason == "Stalled":
+                self.note("stalled", "the experiment stopped making progress with no trial running; Katib would "
+                                     "leave it Running")
+        if self.compat:
+            extra = self.count[Bucket.METRICS_UNAVAILABLE]
+            if extra and self.max_trials is not None and len(self.trials) > self.max_trials:
+                self.note("more-trials-than-max",
+                          f"{len(self.trials)} trials were created for maxTrialCount {self.max_trials}: Katib leaves "
+                          f"MetricsUnavailable trials ({extra}) out of the count that decides how many trials to "
+                          "create but counts them as completed (§3.6); set katib_compat: false to count them")
+        if self.exp.source_api_version != self.exp.api_version:
+            self.note("v1beta1-semantics",
+                      f"the experiment is {self.exp.source_api_version}; it was simulated with the v1beta1 "
+                      "controller's rules (v1alpha3 Katib counted failures with '>' and had no EarlyStopped or "
+                      "MetricsUnavailable buckets)")
+
+        trials = tuple(
+            TrialResult(
+                name=t.name, index=t.index, assignment=t.strings, condition=t.bucket.value, reason=t.reason,
+                message=t.message, value=t.value, metrics=t.metrics, curve=t.curve, created=t.created,
+                started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
+                observation_available=t.obs,
+            )
+            for t in self.trials
+        )
+        optimal = None
+        if self.best is not None:
+            optimal = OptimalTrial(self.best.name, self.best.strings, self.best.metrics)
+        status = ExperimentStatus(conditions=self.conditions, start_time=0.0, completion_time=self.completion_time,
+                                  current_optimal_trial=optimal, counts=self.counts())
+        suggestion = SuggestionStatus(self.requests, self.suggestion_count, self.s_conditions, 0.0)
+        ends = [t.ended for t in self.trials if t.ended is not None]
+        info = self.info
+        obj = self.spec.objective
+        return RunResult(
+            experiment=self.exp.name,
+            namespace=self.exp.namespace,
+            source_file=self.exp.source_file,
+            source_api_version=self.exp.source_api_version,
+            algorithm=info.algorithm,
+            algorithm_settings=info.algorithm_settings,
+            early_stopping=info.early_stopping,
+            early_stopping_settings=info.early_stopping_settings,
+            objective=info.objective,
+            objective_options=info.objective_options,
+            mapping=info.mapping,
+            backend=info.backend,
+            seed=info.seed,
+            options=self.opts,
+            metric_name=self.metric,
+            maximize=self.maximize,
+            goal=obj.goal if obj else None,
+            parallel_trial_count=self.parallel,
+            max_trial_count=self.max_trials,
+            max_failed_trial_count=self.max_failed,
+            spec=info.spec or {},
+            trials=trials,
+            status=status,
+            suggestion=suggestion,
+            outcome=outcome,
+            reason=reason,
+            best_so_far=tuple(self.best_so_far),
+            duplicates=self.duplicates,
+            notes=tuple(self.notes),
+            time_to_goal=self.time_to_goal,
+            time_to_end=end,
+            last_trial_end=max(ends) if ends else now,
+            max_concurrent=self.max_concurrent,
+        )
+
+
+def _metric(m: MetricObservation) -> Metric:
+    def f(s: str) -> float | None:
+        if s == UNAVAILABLE:
+            return None
+        try:
+            return float(s)
+        except ValueError:
+            return None
+
+    return Metric(name=m.name, min=f(m.min), max=f(m.max), latest=f(m.latest))
+
+
+__all__ = ["Controller", "History", "RunInfo"]

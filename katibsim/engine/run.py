@@ -1,0 +1,206 @@
+"""``simulate()``: one experiment, one objective, one seed -> a :class:`RunResult`.
+
+Builds what a run needs through the plugin host (the experiment's algorithm and early-stopping
+service, the objective, the backend), maps the experiment's parameters onto the objective's
+inputs, seeds one ``numpy.random.SeedSequence`` tree with separate streams for the algorithm, the
+trial names, the objective's noise and the simulated failures, and runs the
+:class:`~katibsim.engine.controller.Controller`. Everything can also be passed in directly (an
+algorithm or objective instance), which is how the engine's own tests run without plugins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from katibsim.algorithm import Algorithm
+from katibsim.backends.base import Backend, RunContext
+from katibsim.early_stopping import EarlyStopping, objective_info
+from katibsim.engine.controller import Controller, RunInfo
+from katibsim.engine.mapping import ParameterMapping, domain_notes, resolve_mapping
+from katibsim.engine.options import SimulationOptions
+from katibsim.engine.result import Note, RunResult
+from katibsim.errors import SpecError
+from katibsim.objective import Objective
+from katibsim.spec.model import AlgorithmSetting, AlgorithmSpec, Experiment
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The run's random streams, all from one seed (so runs are reproducible and paired).
+
+    The noise and failure streams do not depend on the algorithm, so two algorithms run with the
+    same seed meet the same noise and failure draws for their n-th trial.
+    """
+
+    algorithm_seed: int
+    names: np.random.Generator
+    noise: np.random.Generator
+    failures: np.random.Generator
+
+    @classmethod
+    def from_seed(cls, seed: int) -> "Streams":
+        alg, names, noise, failures = np.random.SeedSequence(int(seed)).spawn(4)
+        return cls(
+            algorithm_seed=int(alg.generate_state(1, dtype=np.uint32)[0]),
+            names=np.random.default_rng(names),
+            noise=np.random.default_rng(noise),
+            failures=np.random.default_rng(failures),
+        )
+
+
+def _with_algorithm(exp: Experiment, name: str, settings: Mapping[str, str] | None) -> Experiment:
+    items = tuple(AlgorithmSetting(k, str(v)) for k, v in (settings or {}).items())
+    return replace(exp, spec=replace(exp.spec, algorithm=AlgorithmSpec(algorithm_name=name, algorithm_settings=items)))
+
+
+def build_early_stopping(exp: Experiment) -> EarlyStopping | None:
+    """The experiment's early-stopping service (``spec.earlyStopping``), None when it has none."""
+    es = exp.spec.early_stopping
+    if es is None or not es.algorithm_name:
+        return None
+    from katibsim import plugins
+
+    cls = plugins.get_early_stopping(es.algorithm_name, file=exp.source_file)
+    try:
+        return cls(objective_info(exp), es.settings())
+    except SpecError as exc:
+        if getattr(exc, "setting", None) is not None or getattr(exc, "message", None):
+            raise SpecError(plugins.settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping",
+                                                         file=exp.source_file)) from None
+        raise
+
+
+def _objective_notes(exp: Experiment, objective: Objective, objective_name: str) -> list[Note]:
+    notes: list[Note] = []
+    spec = exp.spec.objective
+    if spec is None:
+        return notes
+    if objective.direction in ("minimize", "maximize") and spec.type and spec.type != objective.direction:
+        notes.append(Note("objective-direction",
+                          f"the experiment's objective is to {spec.type} {spec.objective_metric_name} but objective "
+                          f"{objective_name} is meant to be {objective.direction}d; its values are reported as they are"))
+    if objective.metric_name and spec.objective_metric_name and objective.metric_name != spec.objective_metric_name:
+        notes.append(Note("objective-metric-name",
+                          f"objective {objective_name} reports {objective.metric_name}; it is collected as the "
+                          f"experiment's objective metric {spec.objective_metric_name}"))
+    return notes
+
+
+def simulate(
+    experiment: Experiment,
+    objective: Objective | str,
+    *,
+    seed: int = 0,
+    options: SimulationOptions | None = None,
+    mapping: ParameterMapping | Sequence[str] | Mapping[str, str] | None = None,
+    algorithm: Algorithm | str | None = None,
+    algorithm_settings: Mapping[str, str] | None = None,
+    early_stopping: EarlyStopping | None = None,
+    objective_options: Mapping[str, Any] | None = None,
+    backend: Backend | str | None = None,
+    validate: bool = True,
+) -> RunResult:
+    """Run ``experiment`` against ``objective`` on a simulated cluster and return the result.
+
+    ``algorithm`` is an instance (used as is), a name (overriding ``spec.algorithm``) or None (the
+    experiment's own algorithm, with ``algorithm_settings`` replacing its settings when given).
+    ``early_stopping`` None means the experiment's ``spec.earlyStopping``. ``mapping`` is a
+    ready mapping, ``--map`` entries, or None (by name, else by order). Raises SpecError for an
+    invalid experiment, an unknown algorithm or a bad setting, InputError for a bad mapping.
+    """
+    options = options or SimulationOptions()
+    notes: list[Note] = []
+    if validate:
+        from katibsim.spec.validation import errors_of
+        from katibsim.spec.validation import validate as validate_spec
+
+        errors = errors_of(validate_spec(experiment))
+        if errors:
+            raise SpecError(errors)
+    streams = Streams.from_seed(seed)
+
+    objective_name = objective if isinstance(objective, str) else (objective.name or type(objective).__name__)
+    if isinstance(objective, str):
+        from katibsim import plugins
+
+        objective = plugins.get_objective(objective, **dict(objective_options or {}))
+    assert isinstance(objective, Objective)
+
+    if isinstance(algorithm, Algorithm):
+        algo = algorithm
+        algo_name = algo.name or type(algo).__name__
+        algo_settings = tuple(algo.settings.items())
+    else:
+        from katibsim import plugins
+
+        run_exp = experiment
+        if isinstance(algorithm, str):
+            original = experiment.spec.algorithm.algorithm_name if experiment.spec.algorithm else None
+            if algorithm != original:
+                notes.append(Note("algorithm-override",
+                                  f"algorithm {algorithm} was used instead of the experiment's {original}"))
+            run_exp = _with_algorithm(experiment, algorithm, algorithm_settings)
+            algorithm_settings = None
+        algo = plugins.build_algorithm(run_exp, seed=streams.algorithm_seed, settings=algorithm_settings)
+        algo_name = algo.name
+        algo_settings = tuple((k, str(v)) for k, v in algo.settings.items())
+
+    es = early_stopping if early_stopping is not None else build_early_stopping(experiment)
+
+    space = algo.space
+    if not isinstance(mapping, ParameterMapping):
+        mapping = resolve_mapping(space, objective, mapping)
+    notes.extend(Note("objective-domain", n) for n in domain_notes(space, objective, mapping))
+    notes.extend(_objective_notes(experiment, objective, objective_name))
+
+    if backend is None or isinstance(backend, str):
+        name = backend or "sim"
+        if name == "sim":
+            from katibsim.backends.sim import SimBackend
+
+            backend = SimBackend()
+        else:
+            from katibsim import plugins
+
+            backend = plugins.get_backend(name).factory()
+    obj_spec = experiment.spec.objective
+    metric_names = (obj_spec.objective_metric_name,) + tuple(
+        m for m in obj_spec.additional_metric_names if m != obj_spec.objective_metric_name
+    )
+    context = RunContext(
+        experiment=experiment, options=options, metric_names=metric_names,
+        maximize=obj_spec.type == "maximize", objective=objective, mapping=mapping,
+        noise_rng=streams.noise, failure_rng=streams.failures,
+    )
+    try:
+        from katibsim.spec.serialize import experiment_to_dict
+
+        spec = experiment_to_dict(experiment, "kubeflow.org/v1beta1")["spec"]
+    except Exception:  # noqa: BLE001 - the spec copy is for display only
+        spec = {}
+    info = RunInfo(
+        algorithm=algo_name,
+        seed=int(seed),
+        algorithm_settings=algo_settings,
+        early_stopping=(es.name or type(es).__name__) if es is not None else None,
+        early_stopping_settings=tuple(es.settings.items()) if es is not None else (),
+        objective=objective_name,
+        objective_options=tuple((str(k), str(v)) for k, v in (objective_options or {}).items()),
+        mapping=mapping.describe(),
+        backend=backend.name or type(backend).__name__,
+        spec=spec,
+        notes=tuple(notes),
+    )
+    backend.open(context)
+    try:
+        controller = Controller(experiment, algorithm=algo, backend=backend, context=context, info=info,
+                                names_rng=streams.names, early_stopping=es, options=options)
+        return controller.run()
+    finally:
+        backend.close()
+
+
+__all__ = ["Streams", "simulate", "build_early_stopping"]
