@@ -349,7 +349,9 @@ def checked_suggest(
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"count must be an int >= 0, got {count!r}")
-    history = tuple(trials)
+    # A history that declares itself read-only (the engine's, kept incrementally) is passed as is:
+    # copying it on every call would make a run of n trials cost O(n²).
+    history = trials if isinstance(trials, tuple) or getattr(trials, "read_only", False) else tuple(trials)
     exhausted = False
     message: str | None = None
     try:
