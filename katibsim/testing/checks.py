@@ -16,7 +16,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
 
 from katibsim.algorithm import (
     Algorithm,
@@ -58,13 +58,18 @@ def _fail(rule: str, message: str) -> None:
     raise AssertionError(f"[{rule}] {message}")
 
 
-def _property(rule: str, strategy: st.SearchStrategy, body: Callable[[Any], None], max_examples: int | None) -> None:
+def _property(
+    rule: str, strategy: st.SearchStrategy, body: Callable[[Any], None], max_examples: int | None, shrink: bool = True
+) -> None:
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+
     @hsettings(
         max_examples=examples(max_examples),
         deadline=None,
         database=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
+        phases=phases,
     )
     @given(strategy)
     def run(case):
@@ -158,7 +163,7 @@ def check_declaration(algorithm_class: type[Algorithm], settings=None, **_: Any)
             _build(rule, cls, space, objective, merged, SEED)
 
 
-def check_in_space(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, **_: Any) -> None:
+def check_in_space(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any) -> None:
     """Rule: every suggested assignment names each parameter once with a feasible value of the
     right type (inside [min, max], on the step grid, in the list)."""
     rule = "check_in_space"
@@ -169,10 +174,10 @@ def check_in_space(algorithm_class: type[Algorithm], settings=None, *, max_examp
         alg = _build(rule, cls, space, objective, settings, SEED)
         _ask(rule, alg, history, count)  # checked_suggest verifies containment and types
 
-    _property(rule, kst.cases(cls.capabilities), body, max_examples)
+    _property(rule, kst.cases(cls.capabilities), body, max_examples, shrink)
 
 
-def check_exact_count(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, **_: Any) -> None:
+def check_exact_count(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any) -> None:
     """Rule: suggest(trials, count) returns exactly count assignments; fewer only by raising
     SearchSpaceExhausted, and only when every point of a finite space has been used."""
     rule = "check_exact_count"
@@ -184,10 +189,10 @@ def check_exact_count(algorithm_class: type[Algorithm], settings=None, *, max_ex
         result = _ask(rule, alg, history, count)
         _legit_exhaustion(rule, space, history, result, count)
 
-    _property(rule, kst.cases(cls.capabilities, max_count=7), body, max_examples)
+    _property(rule, kst.cases(cls.capabilities, max_count=7), body, max_examples, shrink)
 
 
-def check_deterministic(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, **_: Any) -> None:
+def check_deterministic(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any) -> None:
     """Rule: two algorithms built with the same seed give the same answer to the same history."""
     rule = "check_deterministic"
     cls = algorithm_class
@@ -200,7 +205,7 @@ def check_deterministic(algorithm_class: type[Algorithm], settings=None, *, max_
             _fail(rule, f"same seed, same history of {len(history)} trials, different answers: "
                         f"{list(first.assignments)} then {list(second.assignments)}")
 
-    _property(rule, kst.cases(cls.capabilities), body, max_examples)
+    _property(rule, kst.cases(cls.capabilities), body, max_examples, shrink)
 
 
 def _value(space: SearchSpace, assignment: Mapping[str, Any]) -> float:
@@ -242,7 +247,7 @@ def _run(rule: str, alg: Algorithm, rounds: int, per_round: int) -> list[Trial]:
     return history
 
 
-def check_rebuild_same_answer(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, **_: Any) -> None:
+def check_rebuild_same_answer(algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any) -> None:
     """Rule: an algorithm rebuilt from the same history and seed answers like the one that has been
     running (Katib restarts suggestion services; state may be a cache, never the truth)."""
     rule = "check_rebuild_same_answer"
@@ -259,11 +264,11 @@ def check_rebuild_same_answer(algorithm_class: type[Algorithm], settings=None, *
                         f"one rebuilt from the same history and seed suggests {list(rebuilt.assignments)}")
 
     strategy = st.tuples(kst.search_spaces(cls.capabilities), kst.objectives(), st.integers(1, 4))
-    _property(rule, strategy, body, max_examples)
+    _property(rule, strategy, body, max_examples, shrink)
 
 
 def check_history_with_failed_nan_running_earlystopped(
-    algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, **_: Any
+    algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any
 ) -> None:
     """Rule: a history with failed, killed, metrics-unavailable, running, created and early-stopped
     trials, and NaN / infinite / missing objective values, gets a valid answer, not an exception."""
@@ -301,7 +306,7 @@ def check_history_with_failed_nan_running_earlystopped(
         bad = tuple(Trial(t.name, t.assignment, TrialCondition.SUCCEEDED, math.nan) for t in history)
         _ask(rule, _build(rule, cls, space, objective, settings, SEED), bad, count)
 
-    _property(rule, awkward(), body, max_examples)
+    _property(rule, awkward(), body, max_examples, shrink)
 
 
 JUNK_VALUES = ("not-a-value!?", "")
@@ -455,6 +460,7 @@ def checks_for(
     max_examples: int | None = None,
     junk_exempt: Sequence[str] = (),
     skip: Sequence[str] = (),
+    shrink: bool = True,
 ) -> list[tuple[str, Callable[[], None]]]:
     """Every check bound to ``algorithm_class``: ``[(check_name, call), ...]``."""
     out = []
@@ -462,7 +468,7 @@ def checks_for(
         if check.__name__ in skip:
             continue
         call = functools.partial(
-            check, algorithm_class, settings, max_examples=max_examples, junk_exempt=tuple(junk_exempt)
+            check, algorithm_class, settings, max_examples=max_examples, junk_exempt=tuple(junk_exempt), shrink=shrink
         )
         functools.update_wrapper(call, check)
         out.append((check.__name__, call))
@@ -482,6 +488,7 @@ def parametrize_with_checks(
     max_examples: int | None = None,
     junk_exempt: Sequence[str] = (),
     skip: Sequence[str] = (),
+    shrink: bool = True,
 ):
     """A ``pytest.mark.parametrize`` over every check of every algorithm; ids ``<name>-<check>``::
 
@@ -494,7 +501,7 @@ def parametrize_with_checks(
     classes = [algorithms] if isinstance(algorithms, type) else list(algorithms)
     params, ids = [], []
     for cls in classes:
-        for name, call in checks_for(cls, settings=settings, max_examples=max_examples, junk_exempt=junk_exempt, skip=skip):
+        for name, call in checks_for(cls, settings=settings, max_examples=max_examples, junk_exempt=junk_exempt, skip=skip, shrink=shrink):
             params.append(call)
             ids.append(f"{getattr(cls, 'name', '') or cls.__name__}-{name}")
     return pytest.mark.parametrize("check", params, ids=ids)
