@@ -23,6 +23,7 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "show",
     "plugins",
     "check-metrics",
+    "simulate",
 )
 
 

@@ -1,0 +1,236 @@
+"""``katibsim simulate EXPERIMENT --objective NAME``: run an experiment on a simulated cluster.
+
+The experiment's own algorithm (and early stopping) runs against a simulated objective with
+Katib's controller semantics on a simulated clock. Output (``-o``):
+
+* ``yaml`` (default) — what ``kubectl get experiment -o yaml`` and ``kubectl get suggestion -o
+  yaml`` would show, then ``kubectl get trials`` and the run's notes as YAML comments;
+* ``json`` — the same objects (every Trial in full) plus a ``simulation`` summary;
+* ``table`` — a readable summary: each trial with its assignment, value, condition and simulated
+  start and end, then the optimal trial and the notes.
+
+``--result FILE`` also writes the complete run result (JSON) for ``katibsim compare`` and friends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from katibsim.errors import InputError, SpecError
+from katibsim.spec.serialize import to_yaml
+
+NAME = "simulate"
+HELP = "Run an Experiment with its own algorithm against a simulated objective, on a simulated clock."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="EXPERIMENT", help="an Experiment file (YAML or JSON)")
+    parser.add_argument("--objective", metavar="NAME", help="the simulated objective the trials evaluate (see `katibsim plugins`)")
+    parser.add_argument("--objective-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the objective (e.g. noise=0.01); repeatable")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="the run's seed (default 0)")
+    parser.add_argument("-o", "--output", choices=("yaml", "json", "table"), default="yaml", help="output format (default yaml)")
+    parser.add_argument("--map", action="append", default=[], metavar="PARAM=INPUT[:TRANSFORM]",
+                        help="map an experiment parameter onto an objective input, with optional unit transforms "
+                             "(log10, ln, log2, exp, pow10, scale=F, offset=F); repeatable; write --map=--lr=x1 "
+                             "when the parameter starts with dashes")
+    parser.add_argument("--algorithm", metavar="NAME", help="run this algorithm instead of the experiment's own")
+    parser.add_argument("--algorithm-setting", action="append", default=[], metavar="KEY=VALUE",
+                        help="an algorithm setting, replacing the experiment's settings; repeatable")
+    parser.add_argument("--sim-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a simulation option: startup_delay, suggestion_startup_delay, failure_probability, "
+                             "crash_after_steps, metrics_unavailable_probability, katib_compat, "
+                             "unbounded_trial_limit, start_time; repeatable")
+    parser.add_argument("--corrected", action="store_true",
+                        help="correct Katib's known defects instead of reproducing them (katib_compat=false)")
+    parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
+    parser.add_argument("--result", metavar="FILE", help="also write the complete run result as JSON to FILE")
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _declared_objective(path: str) -> str | None:
+    """An ``Objective: <name>`` line in the file's leading comments (the examples' convention)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        m = re.search(r"Objective:\s*([A-Za-z0-9][\w.-]*)", line)
+        if m:
+            return m.group(1).rstrip(".")
+    return None
+
+
+def _norm(name: str) -> str:
+    return name.lstrip("-").replace("-", "_").lower()
+
+
+def suggest_objectives(experiment, path: str | None = None) -> tuple[list[str], str | None]:
+    """Registered objectives ranked by how well they fit ``experiment`` (metric name, parameter
+    names, parameter count), and the objective the file itself names, if any."""
+    from katibsim import plugins
+
+    declared = _declared_objective(path) if path else None
+    params = {_norm(p.name) for p in experiment.spec.parameters}
+    metric = experiment.spec.objective.objective_metric_name if experiment.spec.objective else None
+    scored: list[tuple[int, str]] = []
+    for name in plugins.objectives():
+        try:
+            obj = plugins.get_objective(name)
+        except Exception:  # noqa: BLE001 - a ranking must not fail because one objective needs options
+            continue
+        inputs = {_norm(i.name) for i in obj.inputs}
+        score = 0
+        if metric and obj.metric_name == metric:
+            score += 4
+        if inputs and inputs == params:
+            score += 3
+        elif len(obj.inputs) == len(params):
+            score += 1
+        if name == declared:
+            score += 10
+        if score:
+            scored.append((score, name))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [n for _, n in scored], declared
+
+
+def _missing_objective(args, experiment) -> InputError:
+    from katibsim import plugins
+
+    ranked, declared = suggest_objectives(experiment, args.file)
+    known = ", ".join(sorted(plugins.objectives())) or "(none registered)"
+    metric = experiment.spec.objective.objective_metric_name if experiment.spec.objective else "?"
+    params = ", ".join(p.name for p in experiment.spec.parameters)
+    lines = [f"{args.file}: simulate needs an objective for the trials to evaluate: --objective NAME"]
+    if ranked:
+        why = f" (the file names it)" if ranked[0] == declared else f" (matches metric {metric} / parameters {params})"
+        lines.append(f"  this experiment needs: --objective {ranked[0]}{why}")
+        if len(ranked) > 1:
+            lines.append(f"  other candidates: {', '.join(ranked[1:4])}")
+    else:
+        lines.append(f"  no registered objective reports {metric} or takes the parameters {params}; pick one and map "
+                     "the parameters with --map PARAM=INPUT")
+    lines.append(f"  known objectives: {known}")
+    return InputError("\n".join(lines))
+
+
+def run(args: argparse.Namespace) -> int:
+    from katibsim.engine import status
+    from katibsim.engine.options import SimulationOptions
+    from katibsim.engine.run import simulate
+    from katibsim.spec.loader import load_experiment
+    from katibsim.spec.validation import errors_of, validate, warnings_of
+
+    experiment = load_experiment(args.file)
+    problems = validate(experiment)
+    errors = errors_of(problems)
+    if errors:
+        raise SpecError(errors)
+    for w in warnings_of(problems):
+        print(w.render(), file=sys.stderr)
+    if not args.objective:
+        raise _missing_objective(args, experiment)
+    sim_options = _pairs(args.sim_option, "--sim-option")
+    if args.corrected:
+        sim_options["katib_compat"] = "false"
+    options = SimulationOptions.from_dict(sim_options)
+    objective_options = _pairs(args.objective_option, "--objective-option")
+    settings = _pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
+    result = simulate(
+        experiment,
+        args.objective,
+        seed=args.seed,
+        options=options,
+        mapping=args.map or None,
+        algorithm=args.algorithm,
+        algorithm_settings=settings,
+        objective_options=objective_options,
+        validate=False,
+    )
+    if args.result:
+        try:
+            Path(args.result).write_text(json.dumps(result.to_dict(), indent=1) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write --result {args.result}: {exc}") from None
+    out = sys.stdout
+    if args.output == "table":
+        out.write(status.summary_table(result) + "\n")
+    elif args.output == "json":
+        out.write(json.dumps(_json(result, experiment), indent=2) + "\n")
+    else:
+        objects = [status.experiment_object(result), status.suggestion_object(result)]
+        if args.trial_objects:
+            objects += [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials]
+        out.write(to_yaml(objects))
+        out.write(_comment(f"kubectl get trials -n {result.namespace}\n" + status.trials_table(result)))
+        out.write(_comment(_simulation_lines(result)))
+    return 0
+
+
+def _run_spec(experiment, trial) -> dict | None:
+    try:
+        from katibsim.spec.templates import render_trial
+
+        return render_trial(experiment, trial.name, dict(trial.assignment))
+    except Exception:  # noqa: BLE001 - the rendered runSpec is shown when it can be
+        return None
+
+
+def _comment(text: str) -> str:
+    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
+
+
+def _simulation_lines(result) -> str:
+    from katibsim.engine.status import clock
+
+    lines = [
+        f"simulation: seed {result.seed}, objective {result.objective}, algorithm {result.algorithm}; "
+        f"{result.outcome} ({result.reason})",
+        f"time to goal {clock(result.time_to_goal)}, to the end {clock(result.time_to_end)}, last trial ended "
+        f"{clock(result.last_trial_end)}; at most {result.max_concurrent} trials running at once; "
+        f"{result.duplicates} duplicate suggestion(s)",
+    ]
+    lines += [f"note [{n.code}]: {n.message}" for n in result.notes]
+    return "\n" + "\n".join(lines)
+
+
+def _json(result, experiment) -> dict[str, Any]:
+    from katibsim.engine import status
+
+    return {
+        "experiment": status.experiment_object(result),
+        "suggestion": status.suggestion_object(result),
+        "trials": [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials],
+        "simulation": {
+            "seed": result.seed,
+            "objective": result.objective,
+            "algorithm": result.algorithm,
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "time_to_goal": result.time_to_goal,
+            "time_to_end": result.time_to_end,
+            "last_trial_end": result.last_trial_end,
+            "max_concurrent": result.max_concurrent,
+            "duplicates": result.duplicates,
+            "notes": [n.to_dict() for n in result.notes],
+        },
+    }
