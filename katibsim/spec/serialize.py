@@ -74,7 +74,14 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029", "\ufeff")
+
+
 def _str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # YAML reads NEL and the Unicode separators as line breaks unless they are escaped, which
+    # only the double-quoted style does; without this, dump -> load would change the text.
+    if any(c in data for c in _YAML_BREAKS):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
