@@ -97,11 +97,13 @@ _TOP_KEYS = {
 @dataclass(frozen=True)
 class ObjectiveRef:
     """The simulated objective: a registered name, its options, and how experiment parameters map
-    onto its inputs (``by-name``, ``by-order`` or an explicit ``{experiment param: input}`` map)."""
+    onto its inputs: ``by-name`` (the default; falls back to order when names do not match),
+    ``by-order``, or explicit ``{experiment parameter: "input[:transform...]"}`` entries
+    (:mod:`katibsim.engine.mapping`)."""
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
-    parameters: str | Mapping[str, Any] = "by-name"
+    mapping: str | Mapping[str, str] = "by-name"
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,9 @@ class Scenario:
         if variant.algorithm is not None and variant.algorithm != algo.get("algorithmName"):
             own = {}  # another algorithm's settings would be rejected as unknown
             algo["algorithmName"] = variant.algorithm
+        # The scenario's seeds replace a random_state inherited from the experiment file, which
+        # would otherwise give every seed the same run; a variant may still pin it on purpose.
+        own.pop("random_state", None)
         merged = {**own, **variant.settings}
         algo["algorithmSettings"] = [{"name": k, "value": v} for k, v in merged.items()] or None
         if algo["algorithmSettings"] is None:
@@ -353,7 +358,7 @@ class Scenario:
         payload = {
             "katibsim": __version__,
             "experiment": self.experiment_for(variant),
-            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "parameters": self.objective.parameters},
+            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "mapping": self.objective.mapping},
             "simulation": dict(self.simulation),
             "seed": seed,
         }
@@ -364,7 +369,7 @@ class Scenario:
         payload = {
             "name": self.name,
             "experiment": self.experiment,
-            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "parameters": self.objective.parameters},
+            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "mapping": self.objective.mapping},
             "variants": [
                 {"name": v.name, "algorithm": v.algorithm, "settings": dict(v.settings), "overrides": dict(v.overrides)}
                 for v in self.variants
@@ -564,18 +569,48 @@ def _experiment(e: _Errors, v: Any, base: Path, name: str) -> tuple[dict[str, An
             doc = {"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "metadata": {"name": name}, **doc}
         if not isinstance(doc.get("spec"), Mapping):
             e.required("experiment.spec", "the Experiment's spec")
+        elif "trialTemplate" not in doc["spec"] and isinstance(doc["spec"].get("parameters"), list):
+            doc["spec"]["trialTemplate"] = placeholder_template(doc["spec"]["parameters"])
         return doc, None
     e.add("experiment", "must be a path or a mapping (an Experiment document)", v)
     return {}, None
 
 
+def placeholder_template(parameters: Sequence[Any]) -> dict[str, Any]:
+    """A trial template for an inline experiment that has none: a batch/v1 Job passing every
+    parameter on its command line. Katib requires a template; a simulated trial never runs it."""
+    tps, args = [], []
+    for i, p in enumerate(parameters):
+        name = p.get("name") if isinstance(p, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        tps.append({"name": f"p{i}", "reference": name})
+        args.append(f"{name}=${{trialParameters.p{i}}}")
+    return {
+        "primaryContainerName": "objective",
+        "trialParameters": tps,
+        "trialSpec": {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "objective", "image": "katibsim/simulated:none", "command": ["simulated", *args]}],
+                        "restartPolicy": "Never",
+                    }
+                }
+            },
+        },
+    }
+
+
 def _objective(e: _Errors, v: Any) -> ObjectiveRef:
     if v is None:
-        e.required("objective", "the simulated objective: {name: ..., options: {...}, parameters: ...}")
+        e.required("objective", "the simulated objective: {name: ..., options: {...}, mapping: ...}")
         return ObjectiveRef(name="")
     if isinstance(v, str):
         return ObjectiveRef(name=v)
-    m = _mapping(e, "objective", v, allowed={"name", "options", "parameters"})
+    m = _mapping(e, "objective", v, allowed={"name", "options", "mapping"})
     if m is None:
         return ObjectiveRef(name="")
     name = m.get("name")
@@ -586,16 +621,20 @@ def _objective(e: _Errors, v: Any) -> ObjectiveRef:
     if not isinstance(options, Mapping):
         e.add("objective.options", "must be a mapping", options)
         options = {}
-    params = m.get("parameters", "by-name")
-    if isinstance(params, str):
-        if params not in ("by-name", "by-order"):
-            e.add("objective.parameters", "must be by-name, by-order or a mapping {experiment parameter: objective input}", params)
-    elif isinstance(params, Mapping):
-        params = dict(params)
+    mapping = m.get("mapping", "by-name")
+    if isinstance(mapping, str):
+        if mapping not in ("by-name", "by-order"):
+            e.add("objective.mapping", "must be by-name, by-order or a mapping {experiment parameter: \"input[:transform]\"}", mapping)
+            mapping = "by-name"
+    elif isinstance(mapping, Mapping):
+        for k, val in mapping.items():
+            if not isinstance(val, str) or not val:
+                e.add(f"objective.mapping.{k}", "must be an objective input name, optionally with transforms (input:log10)", val)
+        mapping = {str(k): str(val) for k, val in mapping.items()}
     else:
-        e.add("objective.parameters", "must be by-name, by-order or a mapping", params)
-        params = "by-name"
-    return ObjectiveRef(name=name, options=dict(options), parameters=params)
+        e.add("objective.mapping", "must be by-name, by-order or a mapping", None)
+        mapping = "by-name"
+    return ObjectiveRef(name=name, options=dict(options), mapping=mapping)
 
 
 def _overrides(e: _Errors, path: str, v: Any) -> dict[str, Any]:
@@ -991,3 +1030,127 @@ def _check_baseline_file(e: _Errors, p: str, path: str, variant: str | None, met
     if variant is not None and metric is not None and metric not in table[variant]:
         e.add(f"{p}.metric", f"the baseline has no metric {metric!r} for {variant}", metric)
 
+
+
+# --------------------------------------------------------------------------------------------
+# Checks against plugins and the experiment validator (before anything runs)
+# --------------------------------------------------------------------------------------------
+_SETTING_PATH = re.compile(r"^spec\.algorithm\.algorithmSettings\[(\d+)\](\.(name|value))?$")
+
+
+def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[str, Any]) -> FieldError:
+    """Move an experiment-level error to the scenario field that caused it (a variant's setting,
+    override or sweep value, the budget), else to ``experiment.<path>``."""
+    path = fe.path
+    where: str | None = None
+    m = _SETTING_PATH.match(path)
+    if m:
+        items = (doc.get("spec", {}).get("algorithm") or {}).get("algorithmSettings") or []
+        i = int(m.group(1))
+        name = items[i]["name"] if i < len(items) else None
+        if variant.swept and not _swept_on_experiment(scenario, variant) and variant.swept[1] == name:
+            where = _sweep_path(scenario, variant)
+        elif name in variant.settings:
+            where = f"{variant.path}.settings.{name}"
+    elif path == "spec.algorithm.algorithmName" and variant.algorithm is not None:
+        where = f"{variant.path}.algorithm"
+    else:
+        for key, parts in OVERRIDE_FIELDS.items():
+            if path == ".".join(parts):
+                if variant.swept and _swept_on_experiment(scenario, variant) and variant.swept[1] == key:
+                    where = _sweep_path(scenario, variant)
+                elif key in variant.overrides:
+                    where = f"{variant.path}.overrides.{key}"
+                elif key in scenario.budget:
+                    where = f"budget.{key}"
+    if where is not None:
+        return FieldError(where, f"variant {variant.name}: {fe.message}", scenario.file, fe.value, fe.kind, fe.severity)
+    file = scenario.experiment_file or scenario.file
+    prefix = "" if scenario.experiment_file else "experiment."
+    return FieldError(f"{prefix}{path}" if path else "experiment", fe.message, file, fe.value, fe.kind, fe.severity)
+
+
+def _swept_on_experiment(scenario: Scenario, variant: Variant) -> bool:
+    return any(variant.name in sw.variants and sw.on_experiment for sw in scenario.sweeps)
+
+
+def _sweep_path(scenario: Scenario, variant: Variant) -> str:
+    for sw in scenario.sweeps:
+        if variant.name in sw.variants:
+            return f"{variant.path}.sweep.{sw.key}[{sw.variants.index(variant.name)}]"
+    return variant.path
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Everything that can be known before running: the objective and its options exist, every
+    variant's Experiment is valid (Katib's webhook rules), its algorithm exists and accepts its
+    settings, the parameters map onto the objective, the simulation options are known, and
+    assertions that need the objective's optimum have one. Raises SpecError with every problem,
+    each at the scenario field that caused it (``variants[2].settings.kappa``)."""
+    from katibsim import plugins
+    from katibsim.engine.mapping import resolve_mapping
+    from katibsim.engine.options import SimulationOptions
+    from katibsim.spec.loader import experiment_from_dict
+    from katibsim.spec.validation import errors_of, validate
+
+    errors: list[FieldError] = []
+    f = scenario.file
+    try:
+        SimulationOptions.from_dict(scenario.simulation)
+    except InputError as err:
+        errors.append(FieldError("simulation", str(err), f))
+    objective = None
+    try:
+        objective = plugins.get_objective(scenario.objective.name, **dict(scenario.objective.options))
+    except SpecError as err:
+        for fe in err.errors:
+            where = "objective.options" if fe.path == "objective.options" else "objective.name"
+            errors.append(FieldError(where, fe.message, f, fe.value, fe.kind))
+    except InputError as err:
+        errors.append(FieldError("objective.options", str(err), f))
+    mapped = False
+    seen: set[tuple[str, str]] = set()
+    for variant in scenario.variants:
+        doc = scenario.experiment_for(variant)
+        found: list[FieldError] = []
+        exp = None
+        try:
+            exp = experiment_from_dict(doc, file=scenario.experiment_file or f)
+            found = errors_of(validate(exp))
+            if not found:
+                plugins.build_algorithm(exp, seed=0)
+        except SpecError as err:
+            found = list(err.errors)
+        for fe in found:
+            new = _remap(fe, scenario, variant, doc)
+            if (new.path, new.message) not in seen:
+                seen.add((new.path, new.message))
+                errors.append(new)
+        if exp is not None and objective is not None and not found and not mapped:
+            mapped = True
+            try:
+                from katibsim.runner import _mapping_for
+
+                space = exp.search_space()
+                resolve_mapping(space, objective, _mapping_for(scenario, space, objective))
+            except (InputError, SpecError) as err:
+                errors.append(FieldError("objective.mapping", str(err), f))
+    if objective is not None:
+        maximize = (scenario.experiment.get("spec", {}).get("objective") or {}).get("type") == "maximize"
+        known = objective.optimum is not None and objective.direction == ("maximize" if maximize else "minimize")
+        if not known:
+            why = (
+                f"objective {scenario.objective.name} has no known optimum"
+                if objective.optimum is None
+                else f"objective {scenario.objective.name} is meant to be {objective.direction}d, the experiment does the opposite"
+            )
+            if scenario.target is not None and scenario.target.regret is not None:
+                errors.append(FieldError("target.regret", f"{why}; give target.value instead", f))
+            for a in scenario.assertions:
+                if getattr(a, "metric", None) == "final-regret":
+                    errors.append(FieldError(f"{a.path}.metric", f"final-regret needs the optimum, but {why}", f, "final-regret"))
+                t = getattr(a, "target", None)
+                if isinstance(t, Target) and t.regret is not None and t is not scenario.target:
+                    errors.append(FieldError(f"{a.path}.target.regret", f"{why}; give target.value instead", f))
+    if errors:
+        raise SpecError(errors)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
 from katibsim.report.model import Curve, ReportModel
 
-__all__ = ["render_png", "figure_names"]
+__all__ = ["exploration_file", "figure_names", "render_png"]
 
 REGRET_FLOOR = 1e-9  # a regret of 0 cannot be drawn on a log axis
 
@@ -30,8 +31,11 @@ def _figure(width: float, height: float):
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    # No timestamps or software strings in the metadata: the same model gives the same bytes.
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    with warnings.catch_warnings():
+        # Layout hints (a long legend, a tight panel) are not the reader's problem.
+        warnings.simplefilter("ignore", UserWarning)
+        # No timestamps or software strings in the metadata: the same model gives the same bytes.
+        fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
 
 
@@ -126,18 +130,31 @@ def _finite(xs: Sequence[Any]) -> np.ndarray:
     return np.where(np.isfinite(a), a, np.nan)
 
 
+def exploration_file(index: int, view) -> str:
+    """File name of the ``index``-th sweep's figure (a sweep's name may hold ``{value}``)."""
+    key = "".join(c if c.isalnum() or c in "._-" else "_" for c in view.key)
+    return f"exploration-{index + 1}-{key}.png"
+
+
 def _exploration(m: ReportModel, view) -> bytes:
     fig = _figure(11, 4)
     ax1, ax2 = fig.subplots(1, 2)
     xs = [p.value for p in view.points]
     pos = np.asarray(xs, dtype=float) if view.numeric else np.arange(len(xs), dtype=float)
+    budgets = [m.variant_info.get(p.variant, {}).get("maxTrialCount") for p in view.points]
+    cap = float(max((b for b in budgets if b), default=0) + 1) if view.speed.startswith("trials") else None
     for ax, key, label in (
         (ax1, "regret", view.quality),
         (ax2, "trials_to", view.speed),
     ):
-        med = _finite([getattr(p, key)["median"] for p in view.points])
-        lo = _finite([getattr(p, key)["q25"] for p in view.points])
-        hi = _finite([getattr(p, key)["q75"] for p in view.points])
+        raw = [[getattr(p, key)[q] for p in view.points] for q in ("median", "q25", "q75")]
+        med, lo, hi = (np.asarray([float(x) for x in r], dtype=float) for r in raw)
+        if ax is ax2 and cap is not None:
+            # "never" drawn on a line just above the budget, so a sweep point does not vanish
+            med, lo, hi = (np.where(np.isinf(a), cap, a) for a in (med, lo, hi))
+            ax.axhline(cap, color="grey", linestyle=":", linewidth=1)
+            ax.annotate("not reached", (0.01, cap), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
+        med, lo, hi = (np.where(np.isfinite(a), a, np.nan) for a in (med, lo, hi))
         ax.plot(pos, med, marker="o", color="C0")
         ax.fill_between(pos, lo, hi, color="C0", alpha=0.2, linewidth=0)
         ax.set_xlabel(view.key)
@@ -148,40 +165,49 @@ def _exploration(m: ReportModel, view) -> bytes:
         if not view.numeric:
             ax.set_xticks(pos, [str(x) for x in xs])
     if view.quality == "final-regret":
-        finite = _finite([p.regret["q75"] for p in view.points])
-        if np.nanmin(np.where(finite > 0, finite, np.nan), initial=np.inf) < np.inf:
-            ax1.set_yscale("symlog", linthresh=1e-6)
+        q75 = np.asarray([float(p.regret["q75"]) for p in view.points])
+        if np.any(q75 > 0):
+            ax1.set_yscale("symlog", linthresh=max(1e-9, float(np.nanmin(np.where(q75 > 0, q75, np.nan))) / 10))
     for p, x in zip(view.points, pos):
-        ax2.annotate(f"{p.reached}/{p.runs}", (x, 0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8, color="grey")
-    ax1.set_title(f"what {view.key} buys: final quality")
-    ax2.set_title(f"what it costs: {view.speed}\n(runs that got there / runs, at the bottom)", fontsize=10)
+        ax2.annotate(f"{p.reached}/{p.runs}", (x, 0.02), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8, color="grey")
+    ax1.set_title(f"what {view.key} buys: final quality", fontsize=10)
+    ax2.set_title(f"what it costs: {view.speed} (runs that got there / runs)", fontsize=10)
     return _png(fig)
 
 
-def _introspection_step(m: ReportModel, step, index: int, total: int) -> bytes:
+def _introspection(m: ReportModel) -> bytes:
     intro = m.introspection
-    fig = _figure(7, 5)
-    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
-    g = np.asarray(step.grid)
-    mean = np.asarray(step.mean)
-    std = np.asarray(step.std)
-    if step.truth:
-        ax1.plot(g, step.truth, color="black", linewidth=1, label="objective (unknown to the model)")
-    ax1.plot(g, mean, color="C0", label="GP posterior mean")
-    ax1.fill_between(g, mean - 1.96 * std, mean + 1.96 * std, color="C0", alpha=0.2, linewidth=0, label="95% band")
-    ax1.scatter(step.xs, step.ys, color="C3", zorder=3, s=22, label=f"{step.observed} observations")
-    if step.next_x is not None:
-        ax1.axvline(step.next_x, color="C2", linestyle="--", linewidth=1)
-        ax2.axvline(step.next_x, color="C2", linestyle="--", linewidth=1, label=f"next: {step.next_x:.4g}")
-    ax1.set_ylabel(m.metric_name)
-    ax1.legend(fontsize=7, loc="best")
-    ax1.set_title(f"{intro.variant}, seed #{intro.seed_index}: after {step.observed} trials ({index + 1}/{total})")
-    ax2.plot(g, step.acquisition, color="C1", label=step.acquisition_name or "acquisition")
-    ax2.set_xlabel(intro.parameter)
-    ax2.set_ylabel("acquisition")
-    ax2.legend(fontsize=7, loc="best")
-    for ax in (ax1, ax2):
-        ax.grid(True, alpha=0.3)
+    steps = intro.steps
+    cols = min(3, len(steps))
+    rows = math.ceil(len(steps) / cols)
+    fig = _figure(5.2 * cols, 4.6 * rows)
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[2, 1] * rows)
+    for i, step in enumerate(steps):
+        r, c = divmod(i, cols)
+        ax1 = fig.add_subplot(grid[2 * r, c])
+        ax2 = fig.add_subplot(grid[2 * r + 1, c], sharex=ax1)
+        g = np.asarray(step.grid)
+        mean = np.asarray(step.mean)
+        std = np.asarray(step.std)
+        if step.truth:
+            ax1.plot(g, step.truth, color="black", linewidth=1, label="objective")
+        ax1.plot(g, mean, color="C0", label="GP mean")
+        ax1.fill_between(g, mean - 1.96 * std, mean + 1.96 * std, color="C0", alpha=0.2, linewidth=0, label="95% band")
+        ax1.scatter(step.xs, step.ys, color="C3", zorder=3, s=16, label="observed")
+        if step.next_x is not None:
+            ax1.axvline(step.next_x, color="C2", linestyle="--", linewidth=1)
+            ax2.axvline(step.next_x, color="C2", linestyle="--", linewidth=1)
+        ax1.set_title(f"after {step.observed} trials: next {intro.parameter} = {step.next_x:.4g}" if step.next_x is not None else f"after {step.observed} trials", fontsize=9)
+        ax2.plot(g, step.acquisition, color="C1")
+        ax2.set_ylabel(step.acquisition_name or "acquisition", fontsize=7)
+        ax2.set_xlabel(intro.parameter, fontsize=8)
+        ax1.tick_params(labelbottom=False, labelsize=7)
+        ax2.tick_params(labelsize=7)
+        for ax in (ax1, ax2):
+            ax.grid(True, alpha=0.3)
+        if i == 0:
+            ax1.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{intro.variant}, seed #{intro.seed_index}: the model step by step", fontsize=11)
     return _png(fig)
 
 
@@ -207,9 +233,9 @@ def figure_names(m: ReportModel) -> list[str]:
     names = ["curves.png", "final-best.png"]
     if m.normalized.by_trial:
         names.append("normalized.png")
-    names += [f"exploration-{v.group}.png" for v in m.exploration]
-    if m.introspection is not None:
-        names += [f"model-step-{i + 1:02d}.png" for i in range(len(m.introspection.steps))]
+    names += [exploration_file(i, v) for i, v in enumerate(m.exploration)]
+    if m.introspection is not None and m.introspection.steps:
+        names.append("model-steps.png")
     return names
 
 
@@ -218,10 +244,8 @@ def render_png(m: ReportModel) -> dict[str, bytes]:
     out = {"curves.png": _curves(m), "final-best.png": _final(m)}
     if m.normalized.by_trial:
         out["normalized.png"] = _normalized(m)
-    for v in m.exploration:
-        out[f"exploration-{v.group}.png"] = _exploration(m, v)
-    if m.introspection is not None:
-        steps = m.introspection.steps
-        for i, s in enumerate(steps):
-            out[f"model-step-{i + 1:02d}.png"] = _introspection_step(m, s, i, len(steps))
+    for i, v in enumerate(m.exploration):
+        out[exploration_file(i, v)] = _exploration(m, v)
+    if m.introspection is not None and m.introspection.steps:
+        out["model-steps.png"] = _introspection(m)
     return out

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from katibsim.report.format import iqr, num, seconds, settings_text, verdict_word
 from katibsim.report.model import ReportModel
-from katibsim.report.png import figure_names
+from katibsim.report.png import exploration_file, figure_names
 
 __all__ = ["Block", "Bullets", "Code", "Details", "Heading", "Image", "Para", "Table", "blocks"]
 
@@ -129,14 +129,14 @@ def _assertion_blocks(m: ReportModel) -> list[Any]:
 
 def _exploration_blocks(m: ReportModel) -> list[Any]:
     out: list[Any] = []
-    for view in m.exploration:
-        out.append(Heading(3, f"{view.group}: {view.key} swept over {', '.join(str(p.value) for p in view.points)}"))
+    for i, view in enumerate(m.exploration):
+        out.append(Heading(3, f"{view.group.replace('{value}', '*')}: {view.key} swept over {', '.join(str(p.value) for p in view.points)}"))
         rows = tuple(
             (str(p.value), p.variant, iqr(p.regret, 3), iqr(p.trials_to, 3), f"{p.reached}/{p.runs}") for p in view.points
         )
         speed_word = "reached target" if view.speed == "trials-to-target" else "converged"
         out.append(Table((view.key, "variant", f"{view.quality}: median [IQR]", f"{view.speed}: median [IQR]", speed_word), rows))
-        out.append(Image(f"exploration-{view.group}.png", f"{view.quality} and {view.speed} against {view.key}"))
+        out.append(Image(exploration_file(i, view), f"{view.quality} and {view.speed} against {view.key}"))
     return out
 
 
@@ -174,8 +174,9 @@ def _introspection_blocks(m: ReportModel) -> list[Any]:
             + (f" {intro.note}" if intro.note else "")
         ),
     ]
-    for i, s in enumerate(intro.steps):
-        out.append(Image(f"model-step-{i + 1:02d}.png", f"after {s.observed} trials; next {num(s.next_x)}"))
+    if intro.steps:
+        counts = ", ".join(str(s.observed) for s in intro.steps)
+        out.append(Image("model-steps.png", f"the model after {counts} trials"))
     return out
 
 

@@ -165,14 +165,14 @@ def test_file_with_experiment_path_and_two_documents(tmp_path):
         ---
         name: two
         experiment: exp.yaml
-        objective: {name: seed-1d, parameters: {x: x}}
+        objective: {name: seed-1d, mapping: {x: x}}
         variants: [{name: r}]
         """
     )
     (tmp_path / "s.yaml").write_text(text)
     one, two = load_scenarios(tmp_path / "s.yaml")
     assert one.experiment_file == str((tmp_path / "exp.yaml").resolve())
-    assert two.objective.parameters == {"x": "x"}
+    assert two.objective.mapping == {"x": "x"}
     assert two.experiment_for(two.variants[0])["spec"]["algorithm"]["algorithmName"] == "random"
 
 
@@ -198,3 +198,18 @@ def test_with_seed_count_rejects_integer_thresholds_it_cannot_meet():
     with pytest.raises(SpecError) as err:
         sc.with_seed_count(2)
     assert paths(err.value) == ["assertions[0].seeds.atLeast"]
+
+
+def test_inherited_random_state_is_dropped_but_a_variant_may_pin_it():
+    exp = {**EXPERIMENT, "spec": {**EXPERIMENT["spec"], "algorithm": {"algorithmName": "random", "algorithmSettings": [{"name": "random_state", "value": "42"}]}}}
+    sc = scenario_from_dict(doc(experiment=exp, variants=[{"name": "r"}, {"name": "pinned", "settings": {"random_state": 7}}]))
+    assert "algorithmSettings" not in sc.experiment_for(sc.variant("r"))["spec"]["algorithm"]
+    assert sc.experiment_for(sc.variant("pinned"))["spec"]["algorithm"]["algorithmSettings"] == [{"name": "random_state", "value": "7"}]
+
+
+def test_inline_experiment_without_template_gets_a_placeholder():
+    bare = {"objective": {"type": "minimize", "objectiveMetricName": "y"}, "parameters": [{"name": "--lr", "parameterType": "double", "feasibleSpace": {"min": "0.1", "max": "1"}}]}
+    sc = scenario_from_dict(doc(experiment=bare))
+    tt = sc.experiment["spec"]["trialTemplate"]
+    assert tt["trialParameters"] == [{"name": "p0", "reference": "--lr"}]
+    assert sc.experiment["apiVersion"] == "kubeflow.org/v1beta1" and sc.experiment["metadata"]["name"] == "t"

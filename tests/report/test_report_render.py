@@ -75,7 +75,7 @@ def images(model):
 
 def test_png_figures_are_real_pngs(model, images):
     assert list(images) == figure_names(model)
-    assert {"curves.png", "final-best.png", "normalized.png", "exploration-k.png", "model-step-01.png", "model-step-02.png"} <= set(images)
+    assert {"curves.png", "final-best.png", "normalized.png", "exploration-1-kappa.png", "model-steps.png"} == set(images)
     for data in images.values():
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
@@ -89,7 +89,7 @@ def test_png_bytes_are_reproducible(model, images):
 def test_png_without_optimum_draws_values():
     m = _model(with_intro=False, optimum=None)
     imgs = render_png(m)
-    assert "model-step-01.png" not in imgs and "curves.png" in imgs
+    assert "model-steps.png" not in imgs and "curves.png" in imgs
 
 
 def test_markdown_has_verdict_tables_and_images(model):

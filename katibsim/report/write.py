@@ -1,0 +1,70 @@
+"""Writes a rendered report to disk: ``report.md``, ``report.html``, the PNGs, ``junit.xml`` and ``summary.json``.
+
+The only report module that does I/O. ``summary.json`` is the report model as data (the command
+line left out), which a later comparison can use as a baseline (``kind: baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from katibsim.report.html import render_html, render_index_html
+from katibsim.report.junit import render_junit
+from katibsim.report.markdown import render_index_markdown, render_markdown
+from katibsim.report.model import ReportModel
+from katibsim.report.png import render_png
+
+__all__ = ["write_index", "write_report", "summary_json"]
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    from katibsim.runner import write_atomic
+
+    if isinstance(data, bytes):
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    else:
+        write_atomic(path, data)
+
+
+def summary_json(m: ReportModel) -> str:
+    """``summary.json``: stable bytes for the same results (no command line, no real times)."""
+    return json.dumps(m.to_dict(), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_report(m: ReportModel, directory: str | Path, *, png: bool = True) -> list[Path]:
+    """Every file of one scenario's report in ``directory``; returns what was written."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    images = render_png(m) if png else {}
+    written: list[Path] = []
+    for name, data in images.items():
+        _write(d / name, data)
+        written.append(d / name)
+    files = {
+        "report.md": render_markdown(m),
+        "report.html": render_html(m, images),
+        "junit.xml": render_junit([m]),
+        "summary.json": summary_json(m),
+    }
+    for name, text in files.items():
+        _write(d / name, text)
+        written.append(d / name)
+    return written
+
+
+def write_index(models: Sequence[ReportModel], out: str | Path) -> list[Path]:
+    """``index.md``, ``index.html`` and a combined ``junit.xml`` over every scenario in ``out``."""
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    files = {
+        "index.md": render_index_markdown(models),
+        "index.html": render_index_html(models),
+        "junit.xml": render_junit(models),
+    }
+    for name, text in files.items():
+        _write(d / name, text)
+    return [d / n for n in files]

@@ -1,0 +1,344 @@
+"""Runs a scenario's variants × seeds in a process pool into a resumable results directory.
+
+Layout: ``OUT/<scenario>/runs/<variant>/seed-<index>.json``, one file per run, written atomically
+(temporary file + rename) the moment the run ends. A file's content depends only on what was run
+(the run key hashes the variant's experiment, objective, simulation options, seed and katibsim
+version), never on when or in which process, so a comparison that was killed and resumed with
+``resume=True`` ends with the same bytes as one that was not. Library code: progress is reported
+through a callback, never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from katibsim.errors import InputError, KatibsimError
+from katibsim.report.rundata import RunData, TrialRecord
+from katibsim.scenario import Scenario, Variant
+
+__all__ = [
+    "ENVELOPE_VERSION",
+    "Event",
+    "RunFailed",
+    "RunTask",
+    "collect",
+    "execute",
+    "load_envelope",
+    "plan",
+    "run_data",
+    "run_tasks",
+    "scenario_dir",
+]
+
+ENVELOPE_VERSION = 1
+
+
+class RunFailed(KatibsimError):
+    """A run raised; names the scenario, variant and seed (exit 2)."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run to do: a variant of a scenario on one seed, and where its result goes."""
+
+    scenario: Scenario
+    variant: str
+    seed_index: int
+    seed: int
+    path: str
+    key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario.name}/{self.variant}/seed-{self.seed_index}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: ``kind`` is "skip" (a stored result was reused), "done" (a run finished) or
+    "start" (the plan is known); ``done``/``total`` count runs over every scenario."""
+
+    kind: str
+    task: RunTask | None
+    done: int
+    total: int
+    seconds: float = 0.0
+
+
+def scenario_dir(out: str | Path, scenario: Scenario) -> Path:
+    return Path(out) / scenario.name
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._=+-" else "_" for c in name)
+
+
+def plan(scenario: Scenario, out: str | Path) -> list[RunTask]:
+    """Every run of ``scenario`` (variants in file order, seeds in index order)."""
+    base = scenario_dir(out, scenario) / "runs"
+    tasks = []
+    for v in scenario.variants:
+        for i in range(scenario.seeds.count):
+            seed = scenario.seeds.seed(i)
+            path = base / _safe(v.name) / f"seed-{i:03d}.json"
+            tasks.append(RunTask(scenario, v.name, i, seed, str(path), scenario.run_key(v, seed)))
+    return tasks
+
+
+# --------------------------------------------------------------------------------------------
+# One run (runs in a worker process)
+# --------------------------------------------------------------------------------------------
+def _mapping_for(scenario: Scenario, space, objective) -> Any:
+    m = scenario.objective.mapping
+    if isinstance(m, Mapping):
+        return dict(m)
+    if m == "by-order":
+        return [f"{p.name}={i.name}" for p, i in zip(space.parameters, objective.inputs)]
+    return None  # by name, else by order (the engine's own rule)
+
+
+def build_run(scenario: Scenario, variant: Variant):
+    """(experiment, objective, mapping, simulation options) for one variant."""
+    from katibsim import plugins
+    from katibsim.engine.options import SimulationOptions
+    from katibsim.spec.loader import experiment_from_dict
+
+    exp = experiment_from_dict(scenario.experiment_for(variant), file=scenario.experiment_file or scenario.file)
+    objective = plugins.get_objective(scenario.objective.name, **dict(scenario.objective.options))
+    options = SimulationOptions.from_dict(scenario.simulation)
+    return exp, objective, _mapping_for(scenario, exp.search_space(), objective), options
+
+
+def _out_of_space(space, trials: Iterable[Any]) -> int:
+    bad = 0
+    for t in trials:
+        try:
+            values = space.parse(dict(t.assignment))
+        except (KeyError, ValueError):
+            bad += 1
+            continue
+        if not space.contains(values):
+            bad += 1
+    return bad
+
+
+def simulate_envelope(task: RunTask) -> dict[str, Any]:
+    """Run ``task`` and return its result file's content (pure apart from the simulation)."""
+    from katibsim.engine.run import simulate
+
+    sc = task.scenario
+    variant = sc.variant(task.variant)
+    exp, objective, mapping, options = build_run(sc, variant)
+    result = simulate(
+        exp,
+        objective,
+        seed=task.seed,
+        options=options,
+        mapping=mapping,
+        objective_options=dict(sc.objective.options),
+    )
+    same_direction = objective.direction == ("maximize" if result.maximize else "minimize")
+    return {
+        "katibsim_run": ENVELOPE_VERSION,
+        "scenario": sc.name,
+        "variant": task.variant,
+        "seed_index": task.seed_index,
+        "seed": task.seed,
+        "key": task.key,
+        "objective": {
+            "name": sc.objective.name,
+            "direction": objective.direction,
+            # Regret only makes sense when the experiment optimises in the objective's direction.
+            "optimum": objective.optimum if same_direction else None,
+        },
+        "out_of_space": _out_of_space(exp.search_space(), result.trials),
+        "result": result.to_dict(),
+    }
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader (or a resumed run) sees the whole file or none of it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, p)
+
+
+def dumps_run(envelope: Mapping[str, Any]) -> str:
+    """The canonical text of a result file (same envelope, same bytes)."""
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def execute(task: RunTask) -> tuple[str, float]:
+    """Worker entry point: run, write the result file, return (path, real seconds)."""
+    t0 = time.perf_counter()
+    try:
+        envelope = simulate_envelope(task)
+    except KatibsimError as err:
+        raise RunFailed(f"{task.label}: {err}") from None
+    write_atomic(task.path, dumps_run(envelope))
+    return task.path, time.perf_counter() - t0
+
+
+def _init_worker() -> None:
+    # One BLAS thread per worker: the pool already uses every core.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Many runs
+# --------------------------------------------------------------------------------------------
+def load_envelope(path: str | Path) -> dict[str, Any]:
+    """A stored result file (InputError when unreadable or not a katibsim run)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: not a readable run result: {err}") from None
+    if not isinstance(data, dict) or data.get("katibsim_run") != ENVELOPE_VERSION:
+        raise InputError(f"{path}: not a katibsim run result (version {ENVELOPE_VERSION})")
+    return data
+
+
+def _reusable(task: RunTask) -> bool:
+    try:
+        return load_envelope(task.path).get("key") == task.key
+    except InputError:
+        return False
+
+
+def _clean_temporaries(tasks: Sequence[RunTask]) -> None:
+    for d in {Path(t.path).parent for t in tasks}:
+        if d.is_dir():
+            for tmp in d.glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+
+def run_tasks(
+    tasks: Sequence[RunTask],
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    on_event: Callable[[Event], None] | None = None,
+) -> list[RunTask]:
+    """Run ``tasks`` (``jobs`` processes; None = every core; 1 = in this process).
+
+    With ``resume``, a task whose result file exists with the same run key is not run again.
+    Returns the tasks that were run. A failing run stops the comparison with :class:`RunFailed`.
+    """
+    emit = on_event or (lambda e: None)
+    _clean_temporaries(tasks)
+    total = len(tasks)
+    todo = [t for t in tasks if not (resume and _reusable(t))]
+    done = 0
+    emit(Event("start", None, 0, total))
+    for t in tasks:
+        if t not in todo:
+            done += 1
+            emit(Event("skip", t, done, total))
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(todo) <= 1:
+        for t in todo:
+            _, secs = execute(t)
+            done += 1
+            emit(Event("done", t, done, total, secs))
+        return list(todo)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool:
+        pending: dict[Future, RunTask] = {pool.submit(execute, t): t for t in todo}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    t = pending.pop(fut)
+                    _, secs = fut.result()
+                    done += 1
+                    emit(Event("done", t, done, total, secs))
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return list(todo)
+
+
+def run_data(envelope: Mapping[str, Any]) -> RunData:
+    """The report's view of one stored run (the single adapter from the engine's RunResult layout)."""
+    r = envelope["result"]
+    trials = []
+    for t in r["trials"]:
+        assignment = {a["name"]: a["value"] for a in t["assignment"]}
+        trials.append(
+            TrialRecord(
+                number=int(t["index"]) + 1 if "index" in t else len(trials) + 1,
+                name=t["name"],
+                assignment=assignment,
+                value=t.get("value"),
+                condition=t["condition"],
+                # A Katib trial holds a parallel slot from its creation (Running while its pod starts).
+                start=t.get("created"),
+                end=t.get("ended"),
+            )
+        )
+    status = r.get("status") or {}
+    cot = status.get("current_optimal_trial")
+    optimal = None
+    if cot:
+        optimal = {
+            "bestTrialName": cot["name"],
+            "parameterAssignments": list(cot.get("assignment") or ()),
+            "observation": {"metrics": list(cot.get("metrics") or ())},
+        }
+    obj = envelope.get("objective") or {}
+    return RunData(
+        variant=envelope["variant"],
+        seed_index=int(envelope["seed_index"]),
+        seed=int(envelope["seed"]),
+        maximize=bool(r.get("maximize")),
+        trials=tuple(trials),
+        parallel_trial_count=int(r.get("parallel_trial_count") or 1),
+        max_trial_count=r.get("max_trial_count"),
+        goal=r.get("goal"),
+        optimum=obj.get("optimum"),
+        optimal_trial=optimal,
+        duplicates=int(r.get("duplicates", 0)),
+        max_concurrent=int(r.get("max_concurrent", 0)),
+        time_to_goal=r.get("time_to_goal"),
+        end_time=r.get("time_to_end"),
+        reason=r.get("reason") if r.get("outcome") != "Failed" else "ExperimentFailed",
+        counts=dict(status.get("counts") or {}),
+        out_of_space=int(envelope.get("out_of_space", 0)),
+    )
+
+
+def collect(tasks: Sequence[RunTask]) -> tuple[dict[str, list[RunData]], dict[str, dict[str, Any]], list[str]]:
+    """Read every planned result: ({variant: [RunData]}, {path: envelope}, warnings for missing ones)."""
+    runs: dict[str, list[RunData]] = {}
+    envelopes: dict[str, dict[str, Any]] = {}
+    warnings = []
+    for t in tasks:
+        runs.setdefault(t.variant, [])
+        try:
+            env = load_envelope(t.path)
+        except InputError as err:
+            warnings.append(f"missing result for {t.label}: {err}")
+            continue
+        if env.get("key") != t.key:
+            warnings.append(f"{t.path} holds a different run (its key does not match); rerun without --resume")
+            continue
+        envelopes[t.path] = env
+        runs[t.variant].append(run_data(env))
+    return runs, envelopes, warnings
