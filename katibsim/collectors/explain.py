@@ -83,8 +83,17 @@ def explain_text_line(trace: TextLineTrace, metric_names: Sequence[str], filters
         if metric in taken_names:
             continue
         reason = _why_not_text(trace.line, metric, filters, covered)
+        if reason and any("uses ':'" in r for r in reasons) and "uses ':'" in reason:
+            reason = reason.split(", but ")[0] + " too"
         if reason and reason not in reasons:
             reasons.append(reason)
+    lowered = trace.line.lower()
+    for metric in metric_names:
+        if metric not in trace.mentioned and metric.lower() in lowered:
+            idx = lowered.find(metric.lower())
+            reasons.append(
+                f"it says '{trace.line[idx : idx + len(metric)]}', but metric names are case-sensitive (the metric is '{metric}')"
+            )
     if taken and trace.timestamp != ZERO_TIMESTAMP:
         reasons.append(f"timestamp {trace.timestamp} (the text before the first space)")
     elif taken and trace.first_token and _DATE_LIKE.match(trace.first_token):
