@@ -173,7 +173,7 @@ class SimBackend(Backend):
             reports = {self.metric: curve[:crash_at]} if crash_at else {}
             msg = f"simulated crash after {crash_at} of {n} reports ({why})"
             return _Plan(TrialEvent(launch.name, crash_time, Outcome.FAILED, reports, started=started,
-                                    reason="Error", message=msg), report_times)
+                                    message=msg), report_times)
         reports = {m: ((last_step, float(v)),) for m, v in extras.items()}
         if lost_metrics:
             reports[self.metric] = ((last_step, UNAVAILABLE),)
