@@ -450,6 +450,9 @@ class _Reader:
             return v
         if hint and isinstance(v, (int, float)) and not isinstance(v, bool):
             self.error(path, f"expected a string, got {_a(v)}; {hint}: \"{_yaml_scalar(v)}\"", v)
+            # The intent is plain, so the best-effort model keeps the number as Katib's string:
+            # the other checks then judge the value instead of calling it missing.
+            return _yaml_scalar(v)
         else:
             self.error(path, f"expected a string, got {_a(v)}", v)
         return None
