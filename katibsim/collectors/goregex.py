@@ -203,7 +203,10 @@ def compile_go(pattern: str) -> GoRegex:
             warnings.simplefilter("ignore")
             compiled = re.compile(python, re.ASCII)
     except re.error as err:
-        raise GoRegexError(pattern, str(err)) from None
+        # Go applies a flag group like "a(?i)b" to the rest of the expression; Python 3.11 only
+        # takes flags at the start. Everything else Python refuses, Go refuses too.
+        python_only = "global flags not at the start" in str(err)
+        raise GoRegexError(pattern, str(err), katib_rejects=not python_only) from None
     return GoRegex(source=pattern, python=python, compiled=compiled)
 
 
