@@ -9,6 +9,7 @@ The first metric name is the objective (Katib's ``-m obj;add1;add2``).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -181,7 +182,8 @@ def _collect_tfevents(directory: Path, names: tuple[str, ...], katib_path: str |
         rel = Path(trace.path).relative_to(base).as_posix()
         note = ex.explain_event_file(trace, rel)
         if note is not None:
-            explanations.append(note)
+            # A file named on its own is shown even when it is not an event file.
+            explanations.append(note if directory.is_dir() else replace(note, relevant=True))
         for match in parsed.matches:
             if match.file is trace:
                 explanations.append(ex.explain_tag(match, names, rel))
