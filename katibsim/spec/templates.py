@@ -135,13 +135,13 @@ def _unstructured(text: str) -> dict:
 
 
 def _meta_string(obj: Mapping[str, Any], key: str) -> str:
-    v = obj.get(key)
+    v = obj.get(key) if isinstance(obj, Mapping) else None
     return v if isinstance(v, str) else ""
 
 
 def _meta_map(spec: Mapping[str, Any], key: str) -> dict[str, str]:
     """``GetLabels()``/``GetAnnotations()``: a string map, or empty when any value is not a string."""
-    meta = spec.get("metadata")
+    meta = spec.get("metadata") if isinstance(spec, Mapping) else None
     m = meta.get(key) if isinstance(meta, Mapping) else None
     if not isinstance(m, Mapping) or not all(isinstance(v, str) for v in m.values()):
         return {}
