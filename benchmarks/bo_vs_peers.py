@@ -70,20 +70,31 @@ PROBLEMS = {
 
 
 class Recorder:
-    """Wraps the objective: values, and the gap before each evaluation (= the suggestion time)."""
+    """Wraps the objective: values, and the gap before each evaluation (= the suggestion time).
+
+    Gaps are kept in wall time and in this process's CPU time: every library runs on one thread,
+    so CPU time is the suggestion's cost even when other work shares the machine (wall time then
+    is not).
+    """
 
     def __init__(self, problem: Problem):
         self.problem = problem
         self.values: list[float] = []
         self.gaps: list[float] = []
+        self.cpu_gaps: list[float] = []
+        self.start()
+
+    def start(self) -> None:
         self._last = time.perf_counter()
+        self._last_cpu = time.process_time()
 
     def __call__(self, x) -> float:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         self.gaps.append(start - self._last)
+        self.cpu_gaps.append(start_cpu - self._last_cpu)
         v = float(self.problem.fn(np.asarray(x, dtype=float)[None, :])[0])
         self.values.append(v)
-        self._last = time.perf_counter()
+        self._last, self._last_cpu = time.perf_counter(), time.process_time()
         return v
 
 
@@ -113,7 +124,7 @@ def run_optuna(p: Problem, seed: int, evals: int, init: int) -> Recorder:
         return rec(x)
 
     study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=init))
-    rec._last = time.perf_counter()
+    rec.start()
     study.optimize(objective, n_trials=evals)
     return rec
 
@@ -122,7 +133,7 @@ def run_skopt(p: Problem, seed: int, evals: int, init: int) -> Recorder:
     from skopt import gp_minimize
 
     rec = Recorder(p)
-    rec._last = time.perf_counter()
+    rec.start()
     gp_minimize(rec, list(zip(p.lower, p.upper)), n_calls=evals, n_initial_points=init, random_state=seed)
     return rec
 
@@ -139,7 +150,7 @@ def run_bayes_opt(p: Problem, seed: int, evals: int, init: int) -> Recorder:
         verbose=0,
         allow_duplicate_points=True,
     )
-    rec._last = time.perf_counter()
+    rec.start()
     bo.maximize(init_points=init, n_iter=evals - init)
     return rec
 
@@ -176,6 +187,7 @@ def run_one(method: str, p: Problem, seed: int, evals: int, init: int, settings:
         "regret": float(vals.min() - p.fmin),
         "regret_20": float(vals[:20].min() - p.fmin),
         "gaps": rec.gaps[:evals],
+        "cpu_gaps": rec.cpu_gaps[:evals],
     }
 
 
@@ -196,7 +208,7 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                     for i in range(200)
                 ]
                 algo = BayesianOptimization(space, ObjectiveInfo("f", False), settings, seed=rep)
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 algo.suggest(trials, 1)
             elif method == "optuna_gp":
                 import optuna
@@ -207,7 +219,7 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                 study.add_trials(
                     [optuna.trial.create_trial(params={f"x{j}": float(X[i, j]) for j in range(6)}, distributions=dists, value=float(y[i])) for i in range(200)]
                 )
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 tr = study.ask()
                 for j in range(6):
                     tr.suggest_float(f"x{j}", 0.0, 1.0)
@@ -215,7 +227,7 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                 from skopt import Optimizer
 
                 opt = Optimizer([(0.0, 1.0)] * 6, base_estimator="GP", n_initial_points=10, acq_func="gp_hedge", acq_optimizer="auto", random_state=rep)
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 opt.tell(X.tolist(), y.tolist())
                 opt.ask()
             elif method == "bayes_opt":
@@ -224,11 +236,11 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                 bo = BO(f=None, pbounds={f"x{j}": (0.0, 1.0) for j in range(6)}, random_state=rep, verbose=0, allow_duplicate_points=True)
                 for i in range(200):
                     bo.register(params={f"x{j}": float(X[i, j]) for j in range(6)}, target=-float(y[i]))
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 bo.suggest()
             else:
                 continue
-            out.append(time.perf_counter() - t0)
+            out.append(time.process_time() - t0)
     return out
 
 
@@ -242,6 +254,7 @@ def summarise(rows: list[dict], methods: list[str], functions: list[str], init: 
                 continue
             reg = np.array([r["regret"] for r in rs])
             gaps = [g for r in rs for g in r["gaps"][30:40]]  # evaluations 31-40: 30-39 observations
+            cpu = [g for r in rs for g in r["cpu_gaps"][30:40]]
             table[(fn, m)] = {
                 "n": len(rs),
                 "median": float(np.median(reg)),
@@ -249,24 +262,29 @@ def summarise(rows: list[dict], methods: list[str], functions: list[str], init: 
                 "p90": float(np.percentile(reg, 90)),
                 "median_20": float(np.median([r["regret_20"] for r in rs])),
                 "time_ms": float(np.median(gaps) * 1000) if gaps and m != "random" else float("nan"),
+                "cpu_ms": float(np.median(cpu) * 1000) if cpu and m != "random" else float("nan"),
             }
     return table
 
 
 def render(table: dict, methods: list[str], functions: list[str]) -> str:
-    lines = ["| function | method | seeds | median regret | mean regret | p90 regret | median @20 | ms/suggestion (30-39 obs) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| function | method | seeds | median regret | mean regret | p90 regret | median @20 | CPU ms/suggestion (30-39 obs) | wall ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for fn in functions:
         for m in methods:
             t = table.get((fn, m))
             if t is None:
                 continue
             ms = "–" if math.isnan(t["time_ms"]) else f"{t['time_ms']:.1f}"
-            lines.append(f"| {fn} | {m} | {t['n']} | {t['median']:.3g} | {t['mean']:.3g} | {t['p90']:.3g} | {t['median_20']:.3g} | {ms} |")
+            cms = "–" if math.isnan(t["cpu_ms"]) else f"{t['cpu_ms']:.1f}"
+            lines.append(f"| {fn} | {m} | {t['n']} | {t['median']:.3g} | {t['mean']:.3g} | {t['p90']:.3g} | {t['median_20']:.3g} | {cms} | {ms} |")
     return "\n".join(lines)
 
 
 def verdict(table: dict, functions: list[str], peers: list[str]) -> str:
-    lines = ["| function | katibsim / best peer, median | mean | speed vs optuna_gp |", "|---|---|---|---|"]
+    lines = ["| function | katibsim / best peer, median | mean | CPU time vs optuna_gp |", "|---|---|---|---|"]
     for fn in functions:
         k = table.get((fn, "katibsim"))
         if k is None:
@@ -277,7 +295,7 @@ def verdict(table: dict, functions: list[str], peers: list[str]) -> str:
         bm = min(p["median"] for p in ps)
         bmean = min(p["mean"] for p in ps)
         o = table.get((fn, "optuna_gp"))
-        speed = f"{k['time_ms'] / o['time_ms']:.2f}x" if o and o["time_ms"] > 0 else "–"
+        speed = f"{k['cpu_ms'] / o['cpu_ms']:.2f}x" if o and o["cpu_ms"] > 0 else "–"
         lines.append(f"| {fn} | {k['median']:.3g} / {bm:.3g} | {k['mean']:.3g} / {bmean:.3g} | {speed} |")
     return "\n".join(lines)
 
@@ -335,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     print(verdict(table, args.functions, args.methods))
     lat = {}
     if args.latency_reps > 0:
-        print("\n| one suggestion after 200 observations, Hartmann6 | median s | min..max s |\n|---|---|---|")
+        print("\n| one suggestion after 200 observations, Hartmann6 | median CPU s | min..max |\n|---|---|---|")
         for m in args.methods:
             ts = latency_200(m, args.latency_reps, settings)
             if ts:

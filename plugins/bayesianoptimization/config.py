@@ -33,7 +33,7 @@ class Config:
     kappa_decay_delay: int = 0
     initial_design: str = "sobol"
     noise: str = "gaussian"
-    n_candidates: int = 2048
+    n_candidates: int | None = None  # None = auto
     n_restarts: int = 8
     hedge_eta: float = 1.0
 
@@ -44,6 +44,14 @@ class Config:
     @property
     def per_second(self) -> bool:
         return self.acq_func in ("EIps", "PIps")
+
+    def candidates(self, dim: int, n_obs: int) -> int:
+        if self.n_candidates is not None:
+            return self.n_candidates
+        n = min(2048, 512 * max(1, dim))
+        if n_obs > 100:
+            n = max(512, int(n * 100 / n_obs))
+        return n
 
     @property
     def polish(self) -> bool:
@@ -70,7 +78,13 @@ SETTINGS_SPEC: tuple[SettingSpec, ...] = (
     SettingSpec("kappa_decay_delay", str(DEFAULTS.kappa_decay_delay), "Model-based trials before kappa starts to decay (>= 0).", katib=False),
     SettingSpec("initial_design", DEFAULTS.initial_design, "sobol (scrambled Sobol, low discrepancy) or random (uniform under the seed).", katib=False),
     SettingSpec("noise", DEFAULTS.noise, "gaussian: learn a noise variance; deterministic: fix it at 1e-6 (noise-free objectives).", katib=False),
-    SettingSpec("n_candidates", str(DEFAULTS.n_candidates), "Quasi-random candidates scored per acquisition maximisation (>= 16).", katib=False),
+    SettingSpec(
+        "n_candidates",
+        "auto",
+        "Quasi-random candidates scored per acquisition maximisation (>= 16); auto: min(2048, 512 x dimensions), "
+        "scaled down as 100/observations beyond 100 observations (never below 512).",
+        katib=False,
+    ),
     SettingSpec("n_restarts", str(DEFAULTS.n_restarts), "Best candidates polished by L-BFGS-B (>= 1).", katib=False),
     SettingSpec("hedge_eta", str(DEFAULTS.hedge_eta), "Learning rate of the gp_hedge portfolio (> 0).", katib=False),
 )
@@ -142,7 +156,7 @@ def parse(settings: Mapping[str, str]) -> Config:
         elif name == "noise":
             kw[name] = _enum(name, value, ("gaussian", "deterministic"))
         elif name == "n_candidates":
-            kw[name] = _int(name, value, lambda v: 16 <= v <= 1_000_000, "an integer in [16, 1000000]")
+            kw[name] = None if value == "auto" else _int(name, value, lambda v: 16 <= v <= 1_000_000, "auto or an integer in [16, 1000000]")
         elif name == "n_restarts":
             kw[name] = _int(name, value, lambda v: 1 <= v <= 1000, "an integer in [1, 1000]")
         elif name == "hedge_eta":

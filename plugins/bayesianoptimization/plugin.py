@@ -166,7 +166,7 @@ class BayesianOptimization(Algorithm):
             rng,
             exclude=exclude,
             anchors=anchors,
-            n_candidates=self.config.n_candidates if self.config.polish else max(self.config.n_candidates, 10_000),
+            n_candidates=self.config.candidates(self.enc.dim, len(post.y)) if self.config.polish else max(self.config.n_candidates or 0, 10_000),
             n_starts=self.config.n_restarts,
             lengthscales=post.hyper.lengthscales,
         )

@@ -12,6 +12,7 @@ from katibsim_plugins.bayesianoptimization.gp import (
     FitCache,
     Hyper,
     Posterior,
+    Train,
     fit,
     log_marginal_likelihood,
     pairwise_d,
@@ -46,7 +47,7 @@ def test_predictions_and_likelihood_match_sklearn(seed):
     # sklearn's std includes the WhiteKernel noise; ours is the latent f's.
     np.testing.assert_allclose(np.sqrt(var + noise), sk_std, atol=1e-6, rtol=0)
 
-    lml, _ = log_marginal_likelihood(hyper.theta(), pairwise_d(X, X, np.zeros(3, dtype=bool)), ys)
+    lml, _ = log_marginal_likelihood(hyper.theta(), Train.of(X, np.zeros(3, dtype=bool)), ys)
     assert abs(lml - sk.log_marginal_likelihood_value_) < 1e-6
     assert abs(post.log_marginal_likelihood() - sk.log_marginal_likelihood_value_) < 1e-6
 
@@ -56,7 +57,7 @@ def test_likelihood_gradient_matches_finite_differences():
     X[:, 2] = np.floor(X[:, 2] * 3)  # one categorical column (Hamming distance)
     cat = np.array([False, False, True])
     ys, _, _ = standardize(y)
-    D = pairwise_d(X, X, cat)
+    D = Train.of(X, cat)
     theta = np.array([0.3, -0.5, 1.1, 0.2, np.log(0.05)])
     _, g = log_marginal_likelihood(theta, D, ys)
     eps = 1e-6
@@ -65,6 +66,19 @@ def test_likelihood_gradient_matches_finite_differences():
         e[i] = eps
         fd = (log_marginal_likelihood(theta + e, D, ys, with_grad=False)[0] - log_marginal_likelihood(theta - e, D, ys, with_grad=False)[0]) / (2 * eps)
         assert abs(fd - g[i]) < 1e-5 * max(1.0, abs(fd)), (i, fd, g[i])
+
+
+def test_fast_distances_match_the_direct_ones():
+    X, _ = _data(n=20, d=3)
+    X[:, 1] = np.floor(X[:, 1] * 4)
+    cat = np.array([False, True, False])
+    eta = np.array([2.0, 0.7, 5.0])
+    D = pairwise_d(X, X, cat)
+    train = Train.of(X, cat)
+    np.testing.assert_allclose(train.r2(eta), D @ eta, atol=1e-12)
+    G = np.random.default_rng(0).random((20, 20))
+    G = G + G.T
+    np.testing.assert_allclose(train.grad_eta(G), np.tensordot(G, D, axes=([0, 1], [0, 1])), rtol=1e-10)
 
 
 def test_prior_gradient_matches_finite_differences():
@@ -89,7 +103,7 @@ def test_map_fit_learns_an_irrelevant_dimension_is_long():
 
 
 def test_fit_is_a_function_of_the_data():
-    """Warm starts come from cached prefix fits, so a fresh cache gives the same hyperparameters."""
+    """A long-lived cache and a fresh one (a rebuilt service) give the same hyperparameters."""
     X, y = _data(n=37, d=3)
     a = FitCache(Prior(), np.zeros(3, dtype=bool))
     with threadpool_limits(1, user_api="blas"):

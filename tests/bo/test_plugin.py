@@ -36,8 +36,9 @@ def test_seed_tutorial_kappa_5_finds_the_global_maximum_and_kappa_1_explores_les
     for seed in range(20):
         xs = run_seed({**base, "kappa": "5"}, seed)
         found += bool(np.any(np.abs(xs - SEED_MAX_X) < 0.05))
-        spread5.append(np.std(xs[3:]))
-        spread1.append(np.std(run_seed({**base, "kappa": "1"}, seed)[3:]))
+        if seed < 10:
+            spread5.append(np.std(xs[3:]))
+            spread1.append(np.std(run_seed({**base, "kappa": "1"}, seed)[3:]))
     assert found >= 18, found
     assert np.mean(spread1) < 0.75 * np.mean(spread5), (np.mean(spread1), np.mean(spread5))
 
