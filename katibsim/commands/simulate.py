@@ -75,7 +75,8 @@ def _declared_objective(path: str) -> str | None:
             continue
         m = re.search(r"Objective:\s*([A-Za-z0-9][\w.-]*)", line)
         if m:
-            return m.group(1).rstrip(".")
+            name = m.group(1).rstrip(".")
+            return None if name.lower() == "none" else name
     return None
 
 
@@ -83,49 +84,68 @@ def _norm(name: str) -> str:
     return name.lstrip("-").replace("-", "_").lower()
 
 
-def suggest_objectives(experiment, path: str | None = None) -> tuple[list[str], str | None]:
-    """Registered objectives ranked by how well they fit ``experiment`` (metric name, parameter
-    names, parameter count), and the objective the file itself names, if any."""
+def suggest_objectives(experiment, path: str | None = None) -> tuple[list[tuple[str, list[str]]], str | None, str | None]:
+    """Registered objectives ranked by how well they fit ``experiment``, each with its reasons
+    (the file names it, same metric name, inputs named like the parameters, as many inputs), the
+    objective the file names (an ``Objective: <name>`` comment) and why that one cannot be built."""
     from katibsim import plugins
 
     declared = _declared_objective(path) if path else None
+    declared_error = None
     params = {_norm(p.name) for p in experiment.spec.parameters}
     metric = experiment.spec.objective.objective_metric_name if experiment.spec.objective else None
-    scored: list[tuple[int, str]] = []
+    scored: list[tuple[int, str, list[str]]] = []
     for name in plugins.objectives():
-        try:
-            obj = plugins.get_objective(name)
-        except Exception:  # noqa: BLE001 - a ranking must not fail because one objective needs options
-            continue
-        inputs = {_norm(i.name) for i in obj.inputs}
+        reasons: list[str] = []
         score = 0
-        if metric and obj.metric_name == metric:
-            score += 4
-        if inputs and inputs == params:
-            score += 3
-        elif len(obj.inputs) == len(params):
-            score += 1
         if name == declared:
             score += 10
+            reasons.append("the file names it")
+        try:
+            obj = plugins.get_objective(name)
+        except Exception as exc:  # noqa: BLE001 - a ranking must not fail because one objective cannot be built
+            if name == declared:
+                declared_error = str(exc)
+            continue
+        inputs = {_norm(i.name) for i in obj.inputs}
+        if metric and obj.metric_name == metric:
+            score += 4
+            reasons.append(f"it reports {metric}")
+        if inputs and inputs == params:
+            score += 3
+            reasons.append("its inputs are named like the parameters")
+        elif len(obj.inputs) == len(params):
+            score += 1
+            reasons.append(f"it has {len(params)} input(s), mapped by order")
         if score:
-            scored.append((score, name))
+            scored.append((score, name, reasons))
+    if declared and declared not in plugins.objectives():
+        declared_error = "no plugin provides it"
     scored.sort(key=lambda x: (-x[0], x[1]))
-    return [n for _, n in scored], declared
+    return [(n, r) for _, n, r in scored], declared, declared_error
 
 
 def _missing_objective(args, experiment) -> InputError:
     from katibsim import plugins
 
-    ranked, declared = suggest_objectives(experiment, args.file)
+    ranked, declared, declared_error = suggest_objectives(experiment, args.file)
     known = ", ".join(sorted(plugins.objectives())) or "(none registered)"
     metric = experiment.spec.objective.objective_metric_name if experiment.spec.objective else "?"
     params = ", ".join(p.name for p in experiment.spec.parameters)
     lines = [f"{args.file}: simulate needs an objective for the trials to evaluate: --objective NAME"]
-    if ranked:
-        why = f" (the file names it)" if ranked[0] == declared else f" (matches metric {metric} / parameters {params})"
-        lines.append(f"  this experiment needs: --objective {ranked[0]}{why}")
-        if len(ranked) > 1:
-            lines.append(f"  other candidates: {', '.join(ranked[1:4])}")
+    if declared and declared_error:
+        lines.append(f"  the file names objective {declared}, but it cannot be used: {declared_error}")
+    strong = [(n, r) for n, r in ranked if len(r) > 1 or not r[0].endswith("mapped by order")]
+    weak = [n for n, r in ranked if (n, r) not in strong]
+    if strong:
+        name, reasons = strong[0]
+        lines.append(f"  this experiment needs: --objective {name} ({'; '.join(reasons)})")
+        others = [n for n, _ in strong[1:4]]
+        if others:
+            lines.append(f"  other candidates: {', '.join(others)}")
+    elif weak:
+        lines.append(f"  no objective reports {metric} or takes the parameters {params}; objectives with as many "
+                     f"inputs (mapped by order, or use --map PARAM=INPUT): {', '.join(weak[:5])}")
     else:
         lines.append(f"  no registered objective reports {metric} or takes the parameters {params}; pick one and map "
                      "the parameters with --map PARAM=INPUT")
@@ -136,7 +156,7 @@ def _missing_objective(args, experiment) -> InputError:
 def run(args: argparse.Namespace) -> int:
     from katibsim.engine import status
     from katibsim.engine.options import SimulationOptions
-    from katibsim.engine.run import simulate
+    from katibsim.engine.run import fit_objective, simulate
     from katibsim.spec.loader import load_experiment
     from katibsim.spec.validation import errors_of, validate, warnings_of
 
@@ -155,9 +175,10 @@ def run(args: argparse.Namespace) -> int:
     options = SimulationOptions.from_dict(sim_options)
     objective_options = _pairs(args.objective_option, "--objective-option")
     settings = _pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
+    objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
     result = simulate(
         experiment,
-        args.objective,
+        objective,
         seed=args.seed,
         options=options,
         mapping=args.map or None,
@@ -165,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         algorithm_settings=settings,
         objective_options=objective_options,
         validate=False,
+        notes=notes,
     )
     if args.result:
         try:

@@ -89,6 +89,40 @@ def _objective_notes(exp: Experiment, objective: Objective, objective_name: str)
     return notes
 
 
+def fit_objective(
+    experiment: Experiment,
+    name: str,
+    options: Mapping[str, Any] | None = None,
+    mapping: Sequence[str] | Mapping[str, str] | None = None,
+) -> tuple[Objective, dict[str, Any], list[Note]]:
+    """Build the objective ``name`` for ``experiment``: when its parameters cannot be mapped onto
+    the objective's default inputs and the objective takes a ``dim`` option the caller did not
+    give, build it with ``dim`` = the number of parameters (Ackley in 2-D for a 2-parameter
+    experiment). Returns the objective, the options used and a note when ``dim`` was chosen."""
+    from katibsim import plugins
+    from katibsim.errors import InputError
+
+    opts = dict(options or {})
+    objective = plugins.get_objective(name, **opts)
+    if mapping:
+        return objective, opts, []
+    space = experiment.search_space()
+    try:
+        resolve_mapping(space, objective)
+        return objective, opts, []
+    except InputError as first:
+        if "dim" in opts:
+            raise
+        try:
+            fitted = plugins.get_objective(name, **opts, dim=len(space))
+            resolve_mapping(space, fitted)
+        except Exception:  # noqa: BLE001 - no dim option, or still not mappable: report the first problem
+            raise first from None
+    note = Note("objective-dim", f"objective {name} was built with dim={len(space)} to match the experiment's "
+                                 f"{len(space)} parameter(s)")
+    return fitted, {**opts, "dim": len(space)}, [note]
+
+
 def simulate(
     experiment: Experiment,
     objective: Objective | str,
@@ -102,6 +136,7 @@ def simulate(
     objective_options: Mapping[str, Any] | None = None,
     backend: Backend | str | None = None,
     validate: bool = True,
+    notes: Sequence[Note] = (),
 ) -> RunResult:
     """Run ``experiment`` against ``objective`` on a simulated cluster and return the result.
 
@@ -112,7 +147,7 @@ def simulate(
     invalid experiment, an unknown algorithm or a bad setting, InputError for a bad mapping.
     """
     options = options or SimulationOptions()
-    notes: list[Note] = []
+    notes = list(notes)
     if validate:
         from katibsim.spec.validation import errors_of
         from katibsim.spec.validation import validate as validate_spec
@@ -203,4 +238,4 @@ def simulate(
         backend.close()
 
 
-__all__ = ["Streams", "simulate", "build_early_stopping"]
+__all__ = ["Streams", "simulate", "build_early_stopping", "fit_objective"]
