@@ -68,9 +68,9 @@ def _load(paths: Sequence[str], seeds: int | None):
 class _Progress:
     """A bar on a terminal, plain lines otherwise (CI logs)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self.t0 = time.perf_counter()
         self.ran = 0
         self.reused = 0

@@ -145,7 +145,10 @@ def _exploration(scenario: Scenario, runs: dict[str, list[RunData]], ctx, optimu
             rs = runs.get(v, [])
             q = [metric_value(quality, r, ctx) for r in rs]
             s = [metric_value(speed, r, ctx) for r in rs]
-            points.append(SweepPoint(value, v, stats.summary(q), stats.summary(s), sum(math.isfinite(x) for x in s), len(rs)))
+            c = [metric_value("trials-to-converge", r, ctx) for r in rs]
+            points.append(
+                SweepPoint(value, v, stats.summary(q), stats.summary(s), stats.summary(c), sum(math.isfinite(x) for x in s), len(rs))
+            )
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in sw.values)
         out.append(ExplorationView(sw.group, sw.key, quality, speed, tuple(points), numeric))
     return tuple(out)

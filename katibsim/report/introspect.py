@@ -99,7 +99,7 @@ def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: in
     parallel = int(result.get("parallel_trial_count") or 1)
     out: list[IntrospectionStep] = []
     mismatches = []
-    counts = _step_counts(2, len(trials) - 1, max(1, n_steps) * 3)
+    counts = _step_counts(2, len(trials) - 1, max(1, n_steps))
     for n in counts:
         if len(out) >= n_steps:
             break

@@ -107,14 +107,16 @@ class SweepPoint:
     value: Any
     variant: str
     regret: Mapping[str, float]  # summary of final regret (or final best, see ExplorationView.quality)
-    trials_to: Mapping[str, float]  # summary of trials-to-target (or trials-to-converge)
-    reached: int
+    trials_to: Mapping[str, float]  # summary of trials-to-target (or trials-to-converge without a target)
+    converge: Mapping[str, float]  # summary of trials-to-converge
+    reached: int  # runs that reached the target (or converged, without a target)
     runs: int
 
 
 @dataclass(frozen=True)
 class ExplorationView:
-    """What a swept setting buys and costs: final quality and speed against the swept value."""
+    """What a swept setting buys and costs: final quality, how often the target is reached, and how
+    fast the runs converge, against the swept value."""
 
     group: str
     key: str

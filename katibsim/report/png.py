@@ -137,41 +137,49 @@ def exploration_file(index: int, view) -> str:
 
 
 def _exploration(m: ReportModel, view) -> bytes:
-    fig = _figure(11, 4)
-    ax1, ax2 = fig.subplots(1, 2)
+    fig = _figure(14, 4)
+    ax1, ax2, ax3 = fig.subplots(1, 3)
     xs = [p.value for p in view.points]
     pos = np.asarray(xs, dtype=float) if view.numeric else np.arange(len(xs), dtype=float)
     budgets = [m.variant_info.get(p.variant, {}).get("maxTrialCount") for p in view.points]
-    cap = float(max((b for b in budgets if b), default=0) + 1) if view.speed.startswith("trials") else None
-    for ax, key, label in (
-        (ax1, "regret", view.quality),
-        (ax2, "trials_to", view.speed),
-    ):
+    cap = float(max((b for b in budgets if b), default=0) + 1)
+
+    def band(ax, key: str, label: str, capped: bool) -> None:
         raw = [[getattr(p, key)[q] for p in view.points] for q in ("median", "q25", "q75")]
         med, lo, hi = (np.asarray([float(x) for x in r], dtype=float) for r in raw)
-        if ax is ax2 and cap is not None:
+        if capped:
             # "never" drawn on a line just above the budget, so a sweep point does not vanish
             med, lo, hi = (np.where(np.isinf(a), cap, a) for a in (med, lo, hi))
             ax.axhline(cap, color="grey", linestyle=":", linewidth=1)
-            ax.annotate("not reached", (0.01, cap), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
+            ax.annotate("never", (0.01, cap), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
         med, lo, hi = (np.where(np.isfinite(a), a, np.nan) for a in (med, lo, hi))
         ax.plot(pos, med, marker="o", color="C0")
         ax.fill_between(pos, lo, hi, color="C0", alpha=0.2, linewidth=0)
-        ax.set_xlabel(view.key)
         ax.set_ylabel(f"{label} (median, IQR)")
+
+    band(ax1, "regret", view.quality, False)
+    if view.quality == "final-regret":
+        q75 = np.asarray([float(p.regret["q75"]) for p in view.points])
+        if np.any(q75 > 0):
+            ax1.set_yscale("symlog", linthresh=max(1e-9, float(np.nanmin(np.where(q75 > 0, q75, np.nan))) / 10))
+    rate = [p.reached / p.runs if p.runs else np.nan for p in view.points]
+    ax2.plot(pos, rate, marker="o", color="C2")
+    ax2.set_ylim(-0.05, 1.05)
+    ax2.set_ylabel("share of seeds" )
+    for p, x, r in zip(view.points, pos, rate):
+        ax2.annotate(f"{p.reached}/{p.runs}", (x, r), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    band(ax3, "converge", "trials-to-converge", True)
+    for ax in (ax1, ax2, ax3):
+        ax.set_xlabel(view.key)
         ax.grid(True, alpha=0.3)
         if view.numeric and len(pos) > 1 and min(pos) > 0 and max(pos) / min(pos) >= 20:
             ax.set_xscale("log")
         if not view.numeric:
             ax.set_xticks(pos, [str(x) for x in xs])
-    if view.quality == "final-regret":
-        q75 = np.asarray([float(p.regret["q75"]) for p in view.points])
-        if np.any(q75 > 0):
-            ax1.set_yscale("symlog", linthresh=max(1e-9, float(np.nanmin(np.where(q75 > 0, q75, np.nan))) / 10))
-    for p, x in zip(view.points, pos):
-        ax2.annotate(f"{p.reached}/{p.runs}", (x, 0.02), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8, color="grey")
+    reach = "reached the target" if view.speed == "trials-to-target" else "converged"
     ax1.set_title(f"what {view.key} buys: final quality", fontsize=10)
-    ax2.set_title(f"what it costs: {view.speed} (runs that got there / runs)", fontsize=10)
+    ax2.set_title(f"seeds that {reach}", fontsize=10)
+    ax3.set_title("what it costs: trials until the run settles", fontsize=10)
     return _png(fig)
 
 

@@ -131,11 +131,17 @@ def _exploration_blocks(m: ReportModel) -> list[Any]:
     out: list[Any] = []
     for i, view in enumerate(m.exploration):
         out.append(Heading(3, f"{view.group.replace('{value}', '*')}: {view.key} swept over {', '.join(str(p.value) for p in view.points)}"))
-        rows = tuple(
-            (str(p.value), p.variant, iqr(p.regret, 3), iqr(p.trials_to, 3), f"{p.reached}/{p.runs}") for p in view.points
-        )
         speed_word = "reached target" if view.speed == "trials-to-target" else "converged"
-        out.append(Table((view.key, "variant", f"{view.quality}: median [IQR]", f"{view.speed}: median [IQR]", speed_word), rows))
+        if view.speed == "trials-to-target":
+            rows = tuple(
+                (str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.trials_to, 3), iqr(p.converge, 3))
+                for p in view.points
+            )
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-target: median [IQR]", "trials-to-converge: median [IQR]")
+        else:
+            rows = tuple((str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.converge, 3)) for p in view.points)
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-converge: median [IQR]")
+        out.append(Table(header, rows))
         out.append(Image(exploration_file(i, view), f"{view.quality} and {view.speed} against {view.key}"))
     return out
 
@@ -271,7 +277,12 @@ def blocks(m: ReportModel) -> list[Any]:
         out.append(Image("normalized.png", "Bayesmark normalised score against trials"))
     if m.exploration:
         out.append(Heading(2, "Exploration"))
-        out.append(Para("What the swept setting buys (final quality) and what it costs (trials until the target)."))
+        out.append(
+            Para(
+                "What the swept setting buys (final quality, seeds that reach the target) and what it costs "
+                "(trials until the run settles within the convergence tolerance of its own final best)."
+            )
+        )
         out += _exploration_blocks(m)
     out.append(Heading(2, "Optimal trials"))
     out += _optimal_blocks(m)

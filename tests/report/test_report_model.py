@@ -103,6 +103,8 @@ def test_exploration_view_for_the_sweep():
     assert p1.regret["median"] == pytest.approx(0.9)  # finals 1.1, .95, 1.2 -> regrets .9, 1.05, .8
     assert p1.trials_to["median"] == 2.0 and p1.reached == 2  # seed 1 never reaches 1.0
     assert p5.trials_to["median"] == 2.0 and p5.reached == 3
+    # converge (tolerance 1e-3): kappa 1 finals 1.1, .95, 1.2 reached at trials 3, 3, 1
+    assert p1.converge["median"] == 3.0
 
 
 def test_optimal_trials_fall_back_to_the_best_trial_and_spread():
