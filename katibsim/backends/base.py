@@ -80,6 +80,10 @@ class TrialEvent:
     stopped_at: int | None = None
     reason: str = ""
     message: str = ""
+    # Real backends: the last lines the trial's process printed (stdout and stderr) and where its
+    # whole output is kept, so a failed trial can be explained (Katib issue #848).
+    output_tail: tuple[str, ...] = ()
+    output_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class Backend(ABC):
 
     name: ClassVar[str] = ""
     simulated: ClassVar[bool] = False
+    # Set by a real backend when a signal (Ctrl-C, kill) interrupted the run: what happened, in
+    # words. Its ``wait()`` then returns ``[]`` and the controller ends the run as "Interrupted".
+    interrupted: str | None = None
 
     def open(self, context: RunContext) -> None:
         """Called once before the first trial; the clock starts at 0 here."""
@@ -146,6 +153,11 @@ class Backend(ABC):
     @abstractmethod
     def active(self) -> int:
         """Trials started and not yet reported ended."""
+
+    def notes(self) -> tuple[tuple[str, str], ...]:
+        """``(code, message)`` pairs the run's result should carry: what this backend could not
+        reproduce or did differently from Katib. Read once, when the run ends."""
+        return ()
 
     def close(self) -> None:
         """Release everything (processes, cluster objects). Called even after an error."""

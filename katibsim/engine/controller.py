@@ -101,7 +101,8 @@ class _TrialState:
     """A trial while the run goes on (mutable for speed; frozen into a TrialResult at the end)."""
 
     __slots__ = ("index", "name", "assignment", "strings", "rules", "created", "started", "ended",
-                 "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs")
+                 "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs",
+                 "output_tail", "output_path")
 
     def __init__(self, index: int, name: str, assignment: dict, strings: tuple, rules: tuple, created: float):
         self.index = index
@@ -120,6 +121,8 @@ class _TrialState:
         self.curve: tuple = ()
         self.stopped_at: int | None = None
         self.obs = False
+        self.output_tail: tuple[str, ...] = ()
+        self.output_path: str | None = None
 
 
 class History(list):
@@ -287,6 +290,9 @@ class Controller:
                 break
             events = backend.wait()
             if not events:  # a real backend interrupted, or nothing left to wait for
+                if backend.interrupted:
+                    self.stall_reason = "Interrupted"
+                    self.note("interrupted", backend.interrupted)
                 break
             for ev in events:
                 self._apply(ev)
@@ -464,7 +470,9 @@ class Controller:
         st.started = ev.started
         st.stopped_at = ev.stopped_at
         obj_logs = ev.reports.get(self.metric, ())
-        st.curve = tuple((s, v) for s, v in obj_logs if not isinstance(v, str))
+        st.curve = _numeric_curve(obj_logs)
+        st.output_tail = ev.output_tail
+        st.output_path = ev.output_path
         job_reason = f". Job reason: {ev.reason}" if ev.reason else ""
         job_message = f". Job message: {ev.message}" if ev.message else ""
         obs = False
@@ -587,6 +595,8 @@ class Controller:
                           f"{len(self.trials)} trials were created for maxTrialCount {self.max_trials}: Katib leaves "
                           f"MetricsUnavailable trials ({extra}) out of the count that decides how many trials to "
                           "create but counts them as completed (§3.6); set katib_compat: false to count them")
+        for code, message in self.backend.notes():
+            self.note(code, message)
         if self.exp.source_api_version != self.exp.api_version:
             self.note("v1beta1-semantics",
                       f"the experiment is {self.exp.source_api_version}; it was simulated with the v1beta1 "
@@ -598,7 +608,7 @@ class Controller:
                 name=t.name, index=t.index, assignment=t.strings, condition=t.bucket.value, reason=t.reason,
                 message=t.message, value=t.value, metrics=t.metrics, curve=t.curve, created=t.created,
                 started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
-                observation_available=t.obs,
+                observation_available=t.obs, output_tail=t.output_tail, output_path=t.output_path,
             )
             for t in self.trials
         )
@@ -646,6 +656,22 @@ class Controller:
             last_trial_end=max(ends) if ends else now,
             max_concurrent=self.max_concurrent,
         )
+
+
+def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
+    """The objective's numeric reports. Real collectors keep Katib's strings ("0.9700"); those that
+    parse as numbers count, "unavailable" and other words do not."""
+    out = []
+    for s, v in logs:
+        if isinstance(v, str):
+            if v == UNAVAILABLE:
+                continue
+            try:
+                v = float(v)
+            except ValueError:
+                continue
+        out.append((s, v))
+    return tuple(out)
 
 
 def _metric(m: MetricObservation) -> Metric:

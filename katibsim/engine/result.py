@@ -68,8 +68,21 @@ class TrialResult:
     rules: tuple[Rule, ...] = ()
     stopped_at: int | None = None
     observation_available: bool = False
+    # Real backends only (empty for simulated trials): the process's last output lines and the
+    # file holding all of it.
+    output_tail: tuple[str, ...] = ()
+    output_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._dict()
+        # Only when set, so simulated results keep their exact bytes.
+        if self.output_tail:
+            d["output_tail"] = list(self.output_tail)
+        if self.output_path is not None:
+            d["output_path"] = self.output_path
+        return d
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "index": self.index,
@@ -106,6 +119,8 @@ class TrialResult:
             rules=tuple(Rule.from_dict(r) for r in d.get("rules", ())),
             stopped_at=None if d.get("stopped_at") is None else int(d["stopped_at"]),
             observation_available=bool(d.get("observation_available", False)),
+            output_tail=tuple(str(x) for x in d.get("output_tail", ())),
+            output_path=d.get("output_path"),
         )
 
     @property
