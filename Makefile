@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 
-.PHONY: venv test test-slow demo bench e2e clean
+.PHONY: venv test test-slow demo bench bench-bo e2e clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,20 @@ demo: $(STAMP)
 ## make bench: speed and quality benchmarks (not part of the test suite)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_speed.py
+
+## make bench-bo: katibsim's bayesianoptimization vs Optuna GPSampler, skopt, bayes_opt, random
+## (its own venv with the peer libraries; SEEDS=5 for a quick look; the full run takes about an hour)
+BENCH_VENV := .venv-bench
+SEEDS ?= 30
+$(BENCH_VENV)/.installed: pyproject.toml constraints.txt
+	rm -rf $(BENCH_VENV)
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -c constraints.txt -e '.[bench]'
+	touch $(BENCH_VENV)/.installed
+
+bench-bo: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bo_vs_peers.py --seeds $(SEEDS)
 
 clean:
 	rm -rf $(VENV) reports results .pytest_cache
