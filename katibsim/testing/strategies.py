@@ -124,17 +124,19 @@ OBJECTIVE = "objective"
 
 
 def objective_values() -> st.SearchStrategy[float | None]:
-    return st.one_of(
-        st.floats(-1e6, 1e6, allow_nan=False),
-        st.sampled_from((math.nan, math.inf, -math.inf)),
-        st.none(),
-    )
+    """Mostly ordinary values (so model-based algorithms get to fit), sometimes NaN, inf or none."""
+    finite = st.floats(-1e6, 1e6, allow_nan=False)
+    return st.one_of(finite, finite, finite, finite, st.sampled_from((math.nan, math.inf, -math.inf)), st.none())
+
+
+# Succeeded trials dominate real histories; every other condition still appears.
+CONDITIONS = [TrialCondition.SUCCEEDED] * 6 + [c for c in TrialCondition if c != TrialCondition.SUCCEEDED]
 
 
 @st.composite
 def trials(draw, space: SearchSpace, name: str) -> Trial:
     """One trial in any condition with the values Katib can hand an algorithm."""
-    condition = draw(st.sampled_from(list(TrialCondition)))
+    condition = draw(st.sampled_from(CONDITIONS))
     assignment = draw(assignments(space))
     value = None
     observation = None
@@ -168,7 +170,7 @@ def objectives() -> st.SearchStrategy[ObjectiveInfo]:
 
 
 @st.composite
-def cases(draw, capabilities: Capabilities = Capabilities(), *, max_count: int = 4, max_history: int = 12):
+def cases(draw, capabilities: Capabilities = Capabilities(), *, max_count: int = 4, max_history: int = 24):
     """(space, objective, history, count): one request an algorithm must answer."""
     space = draw(search_spaces(capabilities))
     history = draw(histories(space, max_size=max_history))
