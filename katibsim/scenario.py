@@ -333,6 +333,12 @@ class Scenario:
         doc = copy.deepcopy(dict(self.experiment))
         spec = doc.setdefault("spec", {})
         for key, value in {**self.budget, **variant.overrides}.items():
+            if key == "parameters":
+                for p in spec.get("parameters") or []:
+                    if isinstance(p, dict) and p.get("name") in value:
+                        fs = p.setdefault("feasibleSpace", {})
+                        fs.update(copy.deepcopy(value[p["name"]]))
+                continue
             where = OVERRIDE_FIELDS[key]
             node = doc
             for part in where[:-1]:
@@ -637,12 +643,44 @@ def _objective(e: _Errors, v: Any) -> ObjectiveRef:
     return ObjectiveRef(name=name, options=dict(options), mapping=mapping)
 
 
-def _overrides(e: _Errors, path: str, v: Any) -> dict[str, Any]:
-    m = _mapping(e, path, v if v is not None else {}, allowed=set(OVERRIDE_FIELDS))
+_FEASIBLE_KEYS = {"min", "max", "step", "list", "distribution"}
+
+
+def _parameter_overrides(e: _Errors, path: str, v: Any) -> dict[str, dict[str, Any]]:
+    """``{parameter name: {min, max, step, list, distribution}}``, values as Katib's strings."""
+    m = _mapping(e, path, v)
+    out: dict[str, dict[str, Any]] = {}
+    for name, fs in (m or {}).items():
+        fm = _mapping(e, f"{path}.{name}", fs, allowed=_FEASIBLE_KEYS)
+        if fm is None:
+            continue
+        entry: dict[str, Any] = {}
+        for k, val in fm.items():
+            if k not in _FEASIBLE_KEYS:
+                continue
+            if k == "list":
+                if not isinstance(val, list) or not val:
+                    e.add(f"{path}.{name}.list", "must be a non-empty list", None)
+                    continue
+                entry[k] = [_setting_str(x) for x in val]
+            elif isinstance(val, (list, dict)) or val is None:
+                e.add(f"{path}.{name}.{k}", "must be a single value", None)
+            else:
+                entry[k] = _setting_str(val)
+        out[str(name)] = entry
+    return out
+
+
+def _overrides(e: _Errors, path: str, v: Any, *, parameters: bool = False) -> dict[str, Any]:
+    allowed = set(OVERRIDE_FIELDS) | ({"parameters"} if parameters else set())
+    m = _mapping(e, path, v if v is not None else {}, allowed=allowed)
     out: dict[str, Any] = {}
     if m is None:
         return out
     for k, val in m.items():
+        if k == "parameters" and parameters:
+            out[k] = _parameter_overrides(e, f"{path}.parameters", val)
+            continue
         if k not in OVERRIDE_FIELDS:
             continue
         if k in _INT_OVERRIDES:
@@ -665,7 +703,7 @@ def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
     sweeps: list[Sweep] = []
     for i, item in enumerate(v):
         p = f"variants[{i}]"
-        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep", "description"})
+        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep"})
         if m is None:
             continue
         name = m.get("name")
@@ -683,7 +721,7 @@ def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
                 e.add(f"{p}.settings.{k}", "must be a single value (use `sweep` to try several)", None if val is not None else val)
             else:
                 settings[str(k)] = _setting_str(val)
-        overrides = _overrides(e, f"{p}.overrides", m.get("overrides", {}))
+        overrides = _overrides(e, f"{p}.overrides", m.get("overrides", {}), parameters=True)
         sweep = m.get("sweep")
         if sweep is None:
             if "{value}" in name:
@@ -1036,6 +1074,7 @@ def _check_baseline_file(e: _Errors, p: str, path: str, variant: str | None, met
 # Checks against plugins and the experiment validator (before anything runs)
 # --------------------------------------------------------------------------------------------
 _SETTING_PATH = re.compile(r"^spec\.algorithm\.algorithmSettings\[(\d+)\](\.(name|value))?$")
+_PARAM_PATH = re.compile(r"^spec\.parameters\[(\d+)\]\.feasibleSpace\.(\w+)$")
 
 
 def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[str, Any]) -> FieldError:
@@ -1063,6 +1102,14 @@ def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[st
                     where = f"{variant.path}.overrides.{key}"
                 elif key in scenario.budget:
                     where = f"budget.{key}"
+    m = _PARAM_PATH.match(path)
+    if m and where is None:
+        params = doc.get("spec", {}).get("parameters") or []
+        i = int(m.group(1))
+        name = params[i].get("name") if i < len(params) and isinstance(params[i], Mapping) else None
+        over = (variant.overrides.get("parameters") or {}).get(name) or {}
+        if m.group(2) in over:
+            where = f"{variant.path}.overrides.parameters.{name}.{m.group(2)}"
     if where is not None:
         return FieldError(where, f"variant {variant.name}: {fe.message}", scenario.file, fe.value, fe.kind, fe.severity)
     file = scenario.experiment_file or scenario.file
@@ -1110,8 +1157,15 @@ def check_scenario(scenario: Scenario) -> None:
         errors.append(FieldError("objective.options", str(err), f))
     mapped = False
     seen: set[tuple[str, str]] = set()
+    shared: dict[tuple[str, str], tuple[FieldError, list[str]]] = {}
     for variant in scenario.variants:
         doc = scenario.experiment_for(variant)
+        names = [p.get("name") for p in doc.get("spec", {}).get("parameters") or [] if isinstance(p, Mapping)]
+        for pname in (variant.overrides.get("parameters") or {}):
+            if pname not in names:
+                errors.append(
+                    FieldError(f"{variant.path}.overrides.parameters.{pname}", f"the experiment has no parameter {pname}; it has {', '.join(map(str, names))}", f, pname)
+                )
         found: list[FieldError] = []
         exp = None
         try:
@@ -1123,9 +1177,12 @@ def check_scenario(scenario: Scenario) -> None:
             found = list(err.errors)
         for fe in found:
             new = _remap(fe, scenario, variant, doc)
-            if (new.path, new.message) not in seen:
-                seen.add((new.path, new.message))
-                errors.append(new)
+            if new.message.startswith(f"variant {variant.name}: "):
+                if (new.path, new.message) not in seen:
+                    seen.add((new.path, new.message))
+                    errors.append(new)
+            else:
+                shared.setdefault((new.path, new.message), (new, []))[1].append(variant.name)
         if exp is not None and objective is not None and not found and not mapped:
             mapped = True
             try:
@@ -1135,6 +1192,11 @@ def check_scenario(scenario: Scenario) -> None:
                 resolve_mapping(space, objective, _mapping_for(scenario, space, objective))
             except (InputError, SpecError) as err:
                 errors.append(FieldError("objective.mapping", str(err), f))
+    for fe, who in shared.values():
+        if len(who) < len(scenario.variants):
+            # Only some variants trip over it (a grid needs steps): say which.
+            fe = FieldError(fe.path, f"variant(s) {', '.join(who)}: {fe.message}", fe.file, fe.value, fe.kind, fe.severity)
+        errors.append(fe)
     if objective is not None:
         maximize = (scenario.experiment.get("spec", {}).get("objective") or {}).get("type") == "maximize"
         known = objective.optimum is not None and objective.direction == ("maximize" if maximize else "minimize")

@@ -213,3 +213,16 @@ def test_inline_experiment_without_template_gets_a_placeholder():
     tt = sc.experiment["spec"]["trialTemplate"]
     assert tt["trialParameters"] == [{"name": "p0", "reference": "--lr"}]
     assert sc.experiment["apiVersion"] == "kubeflow.org/v1beta1" and sc.experiment["metadata"]["name"] == "t"
+
+
+def test_parameter_overrides_change_the_feasible_space():
+    d = doc(variants=[{"name": "g", "algorithm": "grid", "overrides": {"parameters": {"x": {"step": 0.5, "max": 4}}}}])
+    sc = scenario_from_dict(d)
+    fs = sc.experiment_for(sc.variant("g"))["spec"]["parameters"][0]["feasibleSpace"]
+    assert fs == {"min": "-2", "max": "4", "step": "0.5"}
+    with pytest.raises(SpecError) as err:
+        scenario_from_dict(doc(variants=[{"name": "g", "overrides": {"parameters": {"x": {"stepp": 1}}}}]))
+    assert "variants[0].overrides.parameters.x.stepp" in paths(err.value)
+    with pytest.raises(SpecError) as err:
+        scenario_from_dict(doc(budget={"parameters": {"x": {"step": 1}}}))
+    assert "budget.parameters" in paths(err.value)
