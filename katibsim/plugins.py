@@ -37,10 +37,14 @@ GROUP = "katibsim"
 OWN_DISTRIBUTION = "katibsim"
 
 # Built-in plugin modules, registered like third-party plugins. Later built-ins add their module
-# here *and* declare it as an entry point in pyproject.toml.
+# here *and* declare it as an entry point in pyproject.toml (an entry point of the katibsim
+# distribution alone is enough to load it; the tuple also covers an install whose entry points are stale).
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "katibsim_plugins.random_search",
     "katibsim_plugins.grid",
+    "katibsim_plugins.bayesianoptimization.plugin",
+    "katibsim_plugins.medianstop",
+    "katibsim_plugins.sim_backend",
 )
 
 # What each registration hook fills, by registry kind.
@@ -201,7 +205,7 @@ class PluginHost:
         ordered = list(modules) + [m for m in own if m not in modules]
         for module in ordered:
             ep = own.get(module)
-            name = ep.name if ep is not None else module.rsplit(".", 1)[-1]
+            name = ep.name if ep is not None else _short_name(module)
             if not self._wanted(name, module):
                 continue
             record = PluginRecord(name, module, "builtin", OWN_DISTRIBUTION, __version__, ep.name if ep else None)
@@ -329,6 +333,16 @@ class PluginHost:
             except PluginError as exc:
                 errors.append(LoadError("(registry)", str(exc), "host"))
         return errors
+
+
+def _short_name(module: str) -> str:
+    """A built-in's name when its entry point is not installed: katibsim_plugins.objectives.plugin -> objectives."""
+    parts = module.split(".")
+    if parts[0] == "katibsim_plugins" and len(parts) > 1:
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] == "plugin":
+        parts = parts[:-1]
+    return ".".join(parts)
 
 
 def _describe(rec: PluginRecord) -> str:

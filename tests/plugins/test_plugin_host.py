@@ -238,3 +238,11 @@ def test_registries_follow_runtime_registration():
     assert h.registry("backends")["fake"].source == "runtime"
     h.pm.unregister(name="fake-backend")
     assert set(h.registry("backends")) == set(before)
+
+
+def test_builtins_load_from_the_tuple_even_without_their_entry_points():
+    h = PluginHost({}, under_test=True, entry_points=[])
+    assert {"random_search", "grid"} <= set(h.records)
+    assert {"random", "grid"} <= set(h.registry("algorithms"))
+    assert len(set(h.records)) == len(h.records)  # e.g. bayesianoptimization.plugin and objectives.plugin differ
+    assert not [e for e in h.load_errors() if "already used" in e.error]
