@@ -115,8 +115,8 @@ def test_backends_and_report_sections(runtime_plugin):
     )
     assert plugins.get_backend("fake").plugin == "extras"
     assert plugins.report_sections()["extra"].plugin == "extras"
-    with pytest.raises(SpecError, match="unknown backend kind; known backends: .*fake"):
-        plugins.get_backend("kind")
+    with pytest.raises(SpecError, match="unknown backend no-such-backend; known backends: .*fake"):
+        plugins.get_backend("no-such-backend")
 
 
 def test_commands_skip_builtin_names(runtime_plugin):
