@@ -24,6 +24,7 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "plugins",
     "check-metrics",
     "simulate",
+    "run",
     "compare",
 )
 
