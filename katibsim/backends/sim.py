@@ -12,7 +12,6 @@ reports in Katib, so they need no events of their own — and ``wait()`` jumps s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -26,12 +25,14 @@ from katibsim.errors import ContractError, KatibsimError
 UNAVAILABLE = "unavailable"
 
 
-@dataclass(frozen=True)
 class _Plan:
     """A started trial's decided future: its event, and its report times (for stop())."""
 
-    event: TrialEvent
-    report_times: tuple[float, ...]
+    __slots__ = ("event", "report_times")
+
+    def __init__(self, event: TrialEvent, report_times: tuple[float, ...]) -> None:
+        self.event = event
+        self.report_times = report_times
 
 
 class SimBackend(Backend):
@@ -48,7 +49,7 @@ class SimBackend(Backend):
         self.clock = SimulatedClock()
         self.queue: EventQueue[TrialEvent] = EventQueue()
         self._plans: dict[str, _Plan] = {}
-        self._udraws: np.ndarray = np.empty((0, self._DRAWS))
+        self._udraws: list[list[float]] = []
         self._upos = 0
 
     # -- Backend ---------------------------------------------------------------------------------
@@ -105,9 +106,10 @@ class SimBackend(Backend):
                           started=plan.event.started, reason="TrialKilled", message=reason)
 
     # -- the simulation model --------------------------------------------------------------------------
-    def _uniforms(self) -> np.ndarray:
+    def _uniforms(self) -> list[float]:
         if self._upos >= len(self._udraws):
-            self._udraws = self.failure_rng.random((self._BLOCK, self._DRAWS))
+            # Drawn in blocks and kept as Python floats: cheaper per trial than numpy scalars.
+            self._udraws = self.failure_rng.random((self._BLOCK, self._DRAWS)).tolist()
             self._upos = 0
         u = self._udraws[self._upos]
         self._upos += 1
@@ -167,22 +169,23 @@ class SimBackend(Backend):
 
         if stop_after is not None:
             reports = {self.metric: curve[:stop_after]}
-            return _Plan(TrialEvent(launch.name, report_times[stop_after - 1], Outcome.EARLY_STOPPED, reports,
-                                    started=started, stopped_at=stop_after), report_times)
+            return _Plan(TrialEvent(name=launch.name, time=report_times[stop_after - 1], outcome=Outcome.EARLY_STOPPED,
+                                reports=reports, started=started, stopped_at=stop_after), report_times)
         if failing:
             reports = {self.metric: curve[:crash_at]} if crash_at else {}
             msg = f"simulated crash after {crash_at} of {n} reports ({why})"
-            return _Plan(TrialEvent(launch.name, crash_time, Outcome.FAILED, reports, started=started,
-                                    message=msg), report_times)
+            return _Plan(TrialEvent(name=launch.name, time=crash_time, outcome=Outcome.FAILED, reports=reports,
+                                started=started, message=msg), report_times)
         reports = {m: ((last_step, float(v)),) for m, v in extras.items()}
         if lost_metrics:
             reports[self.metric] = ((last_step, UNAVAILABLE),)
-            return _Plan(TrialEvent(launch.name, end, Outcome.METRICS_UNAVAILABLE, reports, started=started,
+            return _Plan(TrialEvent(name=launch.name, time=end, outcome=Outcome.METRICS_UNAVAILABLE, reports=reports, started=started,
                                     message=f"simulated: objective metric {self.metric} was not reported "
                                             f"(metrics_unavailable_probability={opts.metrics_unavailable_probability:g})"),
                          report_times)
         reports[self.metric] = curve
-        return _Plan(TrialEvent(launch.name, end, Outcome.SUCCEEDED, reports, started=started), report_times)
+        return _Plan(TrialEvent(name=launch.name, time=end, outcome=Outcome.SUCCEEDED, reports=reports, started=started),
+                     report_times)
 
 
 __all__ = ["SimBackend"]

@@ -446,12 +446,14 @@ class TrialNamer:
         self.used: set[str] = set()
         self._buf: list[str] = []
 
+    _TABLE = np.frombuffer(NAME_ALPHABET.encode("ascii"), dtype=np.uint8)
+
     def _refill(self) -> None:
         codes = self.rng.integers(0, len(NAME_ALPHABET), size=(self._BLOCK, NAME_SUFFIX_LENGTH))
-        alphabet = np.array(list(NAME_ALPHABET))
-        chars = alphabet[codes]
+        text = self._TABLE[codes].tobytes().decode("ascii")
+        n = NAME_SUFFIX_LENGTH
         # Reversed so pop() hands names out in the order they were drawn.
-        self._buf = ["".join(row) for row in chars[::-1]]
+        self._buf = [text[i:i + n] for i in range((self._BLOCK - 1) * n, -1, -n)]
 
     def __call__(self) -> str:
         while True:

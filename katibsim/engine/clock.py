@@ -31,7 +31,7 @@ class EventQueue(Generic[P]):
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Hashable]] = []
         self._live: dict[int, tuple[Hashable, Any]] = {}
-        self._by_key: dict[Hashable, set[int]] = {}
+        self._by_key: dict[Hashable, list[int]] = {}
         self._seq = itertools.count()
 
     def __len__(self) -> int:
@@ -43,7 +43,11 @@ class EventQueue(Generic[P]):
         seq = next(self._seq)
         heapq.heappush(self._heap, (time, seq, key))
         self._live[seq] = (key, payload)
-        self._by_key.setdefault(key, set()).add(seq)
+        seqs = self._by_key.get(key)
+        if seqs is None:
+            self._by_key[key] = [seq]
+        else:
+            seqs.append(seq)
 
     def cancel(self, key: Hashable) -> int:
         """Drop every pending event of ``key``; returns how many were dropped."""
@@ -76,7 +80,7 @@ class EventQueue(Generic[P]):
                 continue
             seqs = self._by_key.get(key)
             if seqs is not None:
-                seqs.discard(seq)
+                seqs.remove(seq)
                 if not seqs:
                     del self._by_key[key]
             out.append(Due(t, live[0], live[1]))

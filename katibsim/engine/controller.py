@@ -457,8 +457,11 @@ class Controller:
         for m in self.metric_names:
             logs = reports.get(m)
             if logs:
-                out.append(observe_metric(m, [v for _, v in logs]))
+                out.append(_observe_logs(m, logs))
         return tuple(out)
+
+    def _algorithm_observation(self, metrics: tuple[MetricObservation, ...]) -> Observation:
+        return Observation(tuple(_metric(m) for m in metrics))
 
     def _apply(self, ev: TrialEvent) -> None:
         st = self.by_name[ev.name]
@@ -538,7 +541,7 @@ class Controller:
         else:
             self.history.put(Trial(
                 name=st.name, assignment=st.assignment, condition=_CONDITION_OF[bucket], value=value,
-                observation=Observation(tuple(_metric(m) for m in st.metrics)) if st.metrics else None,
+                observation=self._algorithm_observation(st.metrics) if st.metrics else None,
                 intermediate=st.curve, start_time=st.created, completion_time=st.ended,
             ))
         if value is not None:
@@ -672,6 +675,21 @@ def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
                 continue
         out.append((s, v))
     return tuple(out)
+
+
+def _observe_logs(name: str, logs) -> MetricObservation:
+    """:func:`observe_metric` over ``(step, value)`` logs, with a fast path for plain floats.
+
+    For finite floats Katib's min/max rule (first sets both, then "lower replaces min, else higher
+    replaces max") gives exactly Python's min and max, and every float prints the same wherever
+    it occurs; anything else (strings, NaN) takes the general path.
+    """
+    vals = [v for _, v in logs]
+    if all(type(v) is float for v in vals):
+        lo, hi = min(vals), max(vals)
+        if lo == lo and hi == hi:  # no NaN
+            return MetricObservation(name, str(lo), str(hi), str(vals[-1]))
+    return observe_metric(name, vals)
 
 
 def _metric(m: MetricObservation) -> Metric:
