@@ -21,7 +21,7 @@ and waits until the API server no longer lists it.
 Options come from :class:`KindOptions`, whose defaults read ``KATIBSIM_KUBE_CONTEXT`` (default
 ``kind-katibsim``; an empty value means the kubeconfig's current context), ``KUBECONFIG``,
 ``KATIBSIM_NAMESPACE``, ``KATIBSIM_SHARED_DIR`` (default ``/tmp/katibsim-shared``),
-``KATIBSIM_TRIAL_TIMEOUT`` (seconds) and ``KATIBSIM_KEEP`` (1: leave the objects for debugging).
+``KATIBSIM_TRIAL_TIMEOUT`` (seconds), ``KATIBSIM_POLL_INTERVAL`` (seconds, default 1) and ``KATIBSIM_KEEP`` (1: leave the objects for debugging).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import logging
 import os
 import posixpath
 import shutil
-import signal
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -72,14 +70,14 @@ class KindOptions:
     namespace: str | None = field(default_factory=lambda: os.environ.get("KATIBSIM_NAMESPACE") or None)
     shared_host_dir: str = field(default_factory=lambda: os.environ.get("KATIBSIM_SHARED_DIR") or "/tmp/katibsim-shared")
     shared_node_dir: str = "/katibsim-shared"
-    poll_interval: float = 1.0
+    poll_interval: float = field(default_factory=lambda: _env_float("KATIBSIM_POLL_INTERVAL") or 1.0)
     poll_max: float = 5.0
     trial_timeout: float | None = field(default_factory=lambda: _env_float("KATIBSIM_TRIAL_TIMEOUT"))
     image_pull_grace: float = 20.0  # the kubelet retries pulls; a registry hiccup is not a broken image
     watch: bool = True
     cleanup_timeout: float = 60.0
     keep: bool = field(default_factory=lambda: os.environ.get("KATIBSIM_KEEP", "") in ("1", "true", "yes"))
-    handle_sigterm: bool = True
+    handle_signals: bool = True
     retry: Any = None  # a katibsim.k8s.client.RetryPolicy; None: its defaults
 
 
@@ -113,7 +111,8 @@ class KindBackend(Backend):
         self._res = None
         self._rv: str | None = None
         self._interval = opts.poll_interval
-        self._old_sigterm: Any = None
+        self.guard: Any = None  # a SignalGuard while a run is open (Ctrl-C, SIGTERM, SIGHUP)
+        self.interrupted: str | None = None
         self.run_id = "ks-" + uuid.uuid4().hex[:10]
         self.created: list[str] = []  # every trial object created, in order
         self.warnings: list[str] = []
@@ -160,14 +159,14 @@ class KindBackend(Backend):
             raise NamespaceMissing(self.namespace)
         if self.kind is not None and self.api_version is not None:
             self._res = self.kube.resource(self.api_version, self.kind)  # CrdMissing before any trial
-        if self.options.handle_sigterm and threading.current_thread() is threading.main_thread():
-            def on_term(signum: int, frame: Any) -> None:
-                raise KeyboardInterrupt(f"signal {signum}")
+        if self.options.handle_signals:
+            from katibsim.backends.process import SignalGuard
 
-            try:
-                self._old_sigterm = signal.signal(signal.SIGTERM, on_term)
-            except ValueError:  # pragma: no cover - not the main interpreter
-                self._old_sigterm = None
+            # A signal ends the run at the next poll (wait() returns, close() deletes what is
+            # left); a second one raises KeyboardInterrupt, and close() still runs.
+            self.guard = SignalGuard()
+            if not self.guard.install():
+                self.guard = None
 
     def _conditions_for(self, kind: str, file: str | None) -> None:
         from katibsim.k8s.conditions import DEFAULT_CONDITIONS
@@ -217,8 +216,16 @@ class KindBackend(Backend):
         self._trials[launch.name] = _Trial(launch, prepared, self.now())
         self._interval = self.options.poll_interval
 
+    def _interrupt_seen(self) -> bool:
+        if self.guard is not None and self.guard.received and self.interrupted is None:
+            self.interrupted = (f"the run was interrupted by {self.guard.name()} with {len(self._trials)} trial(s) "
+                                "running; their objects were deleted from the cluster")
+        return self.interrupted is not None
+
     def wait(self, deadline: float | None = None) -> list[TrialEvent]:
         while self._trials:
+            if self._interrupt_seen():
+                return []
             events = self._poll()
             if events:
                 self._interval = self.options.poll_interval
@@ -261,11 +268,8 @@ class KindBackend(Backend):
                 # The run's event files; root-owned files that cannot be removed are left (logged at debug).
                 shutil.rmtree(posixpath.join(self.shared.host_dir, self.run_id), ignore_errors=True)
         finally:
-            if self._old_sigterm is not None:
-                try:
-                    signal.signal(signal.SIGTERM, self._old_sigterm)
-                except ValueError:  # pragma: no cover
-                    pass
+            if self.guard is not None:
+                self.guard.restore()
             if self._own_kube and self.kube is not None:
                 self.kube.close()
 
@@ -291,7 +295,12 @@ class KindBackend(Backend):
             elif result.outcome == "gone":
                 self._rv = None  # 410: the next LIST gives a fresh resourceVersion
             return
-        self.sleep(seconds)
+        end = time.monotonic() + seconds
+        while not self._interrupt_seen():  # slices, so a signal is seen within a fraction of a second
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.sleep(min(left, 0.25))
 
     def _poll(self) -> list[TrialEvent]:
         from katibsim.k8s import status as st

@@ -35,7 +35,7 @@ FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05, deadline=5.0, request_timeou
 def backend(kubeconfig: Path, shared: Path, **kw) -> KindBackend:
     opts = dict(context="kind-katibsim", kubeconfig=str(kubeconfig), shared_host_dir=str(shared),
                 poll_interval=0.05, poll_max=0.2, watch=False, image_pull_grace=0.0, cleanup_timeout=5.0,
-                handle_sigterm=False, retry=FAST, trial_timeout=None, keep=False, namespace=None)
+                handle_signals=False, retry=FAST, trial_timeout=None, keep=False, namespace=None)
     opts.update(kw)
     return KindBackend(**opts)
 
@@ -370,4 +370,26 @@ def test_stop_kills_a_trial(fake, kubeconfig, shared):
     assert ev.outcome == Outcome.KILLED and ev.reports["accuracy"] == ((1, 0.3),)
     assert b.stop("job-exp-kill") is None
     b.close()
+    assert left_on_cluster(fake, b.run_id) == []
+
+
+def test_a_signal_ends_the_wait_and_close_cleans_up(fake, kubeconfig, shared):
+    import os
+    import signal
+    import threading
+
+    fake.scripts["Job"] = job_script(lambda job: Trainer(hangs=True))
+    before = signal.getsignal(signal.SIGTERM)
+    b = backend(kubeconfig, shared, handle_signals=True)
+    b.open(context_for(experiment(JOB_EXPERIMENT)))
+    b.start(launch("job-exp-sig"))
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        assert b.wait(deadline=b.now() + 10) == []
+    finally:
+        timer.cancel()
+    assert b.interrupted and "SIGTERM" in b.interrupted
+    b.close()
+    assert signal.getsignal(signal.SIGTERM) == before
     assert left_on_cluster(fake, b.run_id) == []
