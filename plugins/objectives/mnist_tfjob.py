@@ -1,0 +1,127 @@
+"""``mnist-tfjob``: a surrogate of the seed's tfjob-bayesian experiment built from real training runs.
+
+Inputs ``--learning_rate`` (log scale) and ``--batch_size`` (int), metric ``accuracy_1``,
+maximised — the seed's names. The values come from the shipped table of real runs of
+``examples/trainers/mnist_with_summaries.py`` (an MLP on scikit-learn's *digits*, not the seed's
+TensorFlow model on MNIST; see ``docs/objectives.md`` and ``plugins/data/mnist_tfjob.json``).
+
+One simulated trial: the per-epoch seed-mean accuracy, interpolated bilinearly in
+(log lr, batch size), plus noise with the interpolated seed-to-seed standard deviation, correlated
+from epoch to epoch as an AR(1) process whose coefficient is measured on the table (a run that is
+ahead tends to stay ahead); clipped to [0, 1]. Duration: ``time_scale`` x the measured CPU seconds
+to the last epoch for the trial's batch size (interpolated linearly between batch sizes), taken as
+the fastest of all runs with that batch size: the learning rate does not change the arithmetic, and
+other work on the building machine only ever adds time, so the minimum is the robust estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from katibsim.objective import Evaluation, Objective, ObjectiveInput
+
+from .mnist_table import cached_table, corners, interpolate, lag1_correlation, shipped_table_path
+from .options import as_float, as_int, check_known, option_error, point_vector
+
+OPTIONS: Mapping[str, str] = {
+    "noise_scale": "multiplier of the seed-to-seed noise (default 1; 0 = the noise-free seed mean)",
+    "noise_correlation": "AR(1) coefficient of the noise from epoch to epoch, in [0, 1) (default: measured on the table)",
+    "time_scale": "simulated seconds per measured CPU second of training (default 1; the seed's cluster trials took minutes)",
+    "epochs": "use the first N epochs of the table as the trial's length (default: all, 20 in the shipped table)",
+    "table": "path of another table CSV written by build_mnist_table (default: the shipped one)",
+}
+
+
+class MnistTfjob(Objective):
+    name = "mnist-tfjob"
+    description = (
+        "Surrogate of the seed's tfjob-bayesian (--learning_rate, --batch_size -> accuracy_1, maximise) "
+        "from real training runs of a small MLP on scikit-learn's digits (not MNIST); per-epoch curves, "
+        "seed-to-seed noise, measured durations."
+    )
+    metric_name = "accuracy_1"
+    direction = "maximize"
+
+    def __init__(self, **options: Any) -> None:
+        check_known(self.name, options, OPTIONS)
+        path = str(options.get("table") or shipped_table_path())
+        self.table = cached_table(path)
+        t = self.table
+        self.epochs = as_int(self.name, "epochs", options.get("epochs", t.epochs), low=1)
+        if self.epochs > t.epochs:
+            raise option_error(self.name, "epochs", f"must be <= {t.epochs} (the table's epochs)", self.epochs)
+        self.noise_scale = as_float(self.name, "noise_scale", options.get("noise_scale", 1.0), low=0.0)
+        # Clipped into [0, 0.99]: a table whose runs never change rank would otherwise give 1,
+        # and an AR(1) coefficient of 1 has no innovation at all.
+        measured = min(max(0.0, lag1_correlation(t.accuracy)), 0.99)
+        self.noise_correlation = as_float(
+            self.name, "noise_correlation", options.get("noise_correlation", measured), low=0.0
+        )
+        if self.noise_correlation >= 1.0:
+            raise option_error(self.name, "noise_correlation", "must be < 1", self.noise_correlation)
+        self.time_scale = as_float(self.name, "time_scale", options.get("time_scale", 1.0), low=0.0, low_open=True)
+
+        e = self.epochs
+        self._mean = t.seed_mean(t.accuracy)[..., :e]
+        self._std = t.seed_std(t.accuracy)[..., :e]
+        self._loss_mean = t.seed_mean(t.loss)[..., :e]
+        self._loss_std = t.seed_std(t.loss)[..., :e]
+        # (B,): fastest run per batch size, over every learning rate and seed.
+        self._seconds = t.cpu_seconds[..., e - 1].min(axis=(0, 2))
+
+        self.inputs = (
+            ObjectiveInput("--learning_rate", float(t.learning_rates[0]), float(t.learning_rates[-1]), "double", log=True),
+            ObjectiveInput("--batch_size", float(t.batch_sizes[0]), float(t.batch_sizes[-1]), "int"),
+        )
+        # A bilinear interpolant peaks at a grid point, so the grid's best mean is the optimum.
+        final = self._mean[..., -1]
+        i, j = np.unravel_index(int(np.argmax(final)), final.shape)
+        self.optimum = float(final[i, j])
+        self.optimum_at = ({"--learning_rate": float(t.learning_rates[i]), "--batch_size": int(t.batch_sizes[j])},)
+
+    def _corners(self, x: Mapping[str, Any]):
+        lr, bs = point_vector(self.name, x, self.inputs)
+        return corners(self.table, float(lr), float(bs))
+
+    def noise_free(self, x: Mapping[str, Any]) -> float:
+        """The seed-mean accuracy after the last epoch, interpolated."""
+        return float(interpolate(self._mean[..., -1], self._corners(x)))
+
+    def mean_curve(self, x: Mapping[str, Any]) -> np.ndarray:
+        """The seed-mean accuracy per epoch, interpolated (no noise)."""
+        return interpolate(self._mean, self._corners(x))
+
+    def duration(self, x: Mapping[str, Any]) -> float:
+        """Simulated training seconds at ``x`` (deterministic; depends on the batch size only)."""
+        _, bs = point_vector(self.name, x, self.inputs)
+        return self._duration(float(bs))
+
+    def _duration(self, batch_size: float) -> float:
+        grid = self.table.batch_sizes.astype(float)
+        return self.time_scale * float(np.interp(batch_size, grid, self._seconds))
+
+    def evaluate(self, x: Mapping[str, Any], rng: np.random.Generator) -> Evaluation:
+        """One simulated run: noisy per-epoch accuracy curve, final loss, duration; ``epochs`` draws."""
+        lr, bs = point_vector(self.name, x, self.inputs)
+        c = corners(self.table, float(lr), float(bs))
+        phi = self.noise_correlation
+        z = rng.standard_normal(self.epochs)
+        dev = np.empty(self.epochs)
+        dev[0] = z[0]
+        innovation = math.sqrt(1.0 - phi * phi)  # keeps every epoch's deviation at unit variance
+        for k in range(1, self.epochs):
+            dev[k] = phi * dev[k - 1] + innovation * z[k]
+        scale = self.noise_scale * dev
+        accuracy = np.clip(interpolate(self._mean, c) + scale * interpolate(self._std, c), 0.0, 1.0)
+        # Loss moves against accuracy: the same run-level deviation, opposite sign.
+        loss = np.maximum(interpolate(self._loss_mean, c) - scale * interpolate(self._loss_std, c), 0.0)
+        values = accuracy.tolist()
+        return Evaluation(
+            value=values[-1],
+            curve=tuple(zip(range(1, self.epochs + 1), values)),
+            duration=self._duration(float(bs)),
+            metrics={"loss": float(loss[-1])},
+        )
