@@ -79,9 +79,17 @@ def as_int(objective: str, key: str, value: Any, *, low: int) -> int:
 def as_float_map(
     objective: str, key: str, value: Any, names: Iterable[str]
 ) -> dict[str, float]:
-    """A mapping of input name -> number (e.g. ``duration_slope: {x1: 1.0}``); names must be inputs."""
+    """A mapping of input name -> number (``{x1: 1.0}`` in YAML, ``"x1:1.0,x2:0.5"`` on a command line)."""
     if value is None:
         return {}
+    if isinstance(value, str):
+        parsed: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, number = item.rpartition(":")
+            if not sep or not name:
+                raise option_error(objective, key, "must look like NAME:NUMBER[,NAME:NUMBER...]", value)
+            parsed[name.strip()] = number.strip()
+        value = parsed
     if not isinstance(value, Mapping):
         raise option_error(objective, key, "must map input names to numbers", value)
     names = list(names)

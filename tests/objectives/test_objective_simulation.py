@@ -115,6 +115,13 @@ def test_duration_slope_and_jitter():
     assert np.log(d).std() == pytest.approx(0.3, rel=0.1)
 
 
+def test_duration_slope_from_a_command_line_string():
+    obj = Branin(duration=100, duration_slope="x1:1.0, x2:-0.5")
+    assert dict(obj.cost_model.slopes) == {"x1": 1.0, "x2": -0.5}
+    with pytest.raises(SpecError, match="NAME:NUMBER"):
+        Branin(duration_slope="x1=1")
+
+
 def test_options_accept_strings_as_from_yaml():
     obj = Branin(noise="0.25", steps="5", duration="30")
     assert obj.curve_model.noise == 0.25 and obj.curve_model.steps == 5 and obj.cost_model.base == 30.0
@@ -133,6 +140,7 @@ def test_options_accept_strings_as_from_yaml():
         ({"duration_slope": {"x9": 1}}, "objective.options.duration_slope.x9"),
         ({"duration_slope": {"x1": -1.0}}, "objective.options.duration_slope"),
         ({"duration_slope": 3}, "objective.options.duration_slope"),
+        ({"duration_slope": "x1:fast"}, "objective.options.duration_slope.x1"),
     ],
 )
 def test_bad_options_are_spec_errors_at_their_path(options, path):
