@@ -27,8 +27,10 @@ pre{background:#f6f8fa;padding:.6em;overflow-x:auto}details{margin:.6em 0}summar
 
 
 def _text(s: str) -> str:
+    # Colour badges instead of emoji: emoji fonts are often missing (headless browsers, servers).
     t = html.escape(str(s))
-    return t.replace("✅ PASS", '<span class="pass">✅ PASS</span>').replace("❌ FAIL", '<span class="fail">❌ FAIL</span>')
+    t = t.replace("✅ PASS", '<span class="pass">✔ PASS</span>').replace("❌ FAIL", '<span class="fail">✘ FAIL</span>')
+    return t.replace("⚠️", '<span class="fail">⚠</span>')
 
 
 def _img(b: Image, images: Mapping[str, bytes]) -> str:

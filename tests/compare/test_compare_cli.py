@@ -160,3 +160,49 @@ def test_seeds_option_and_percent_thresholds(tmp_path, capsys):
     bad.write_text(sc.read_text().replace("atLeast: 1", "atLeast: 3"))
     assert main(["compare", str(bad), "--out", str(tmp_path / "b"), "--seeds", "2"]) == 2
     assert "assertions[2].seeds.atLeast" in capsys.readouterr().err
+
+
+@pytest.fixture
+def stuck_algorithm():
+    """A defective algorithm registered for one test: the middle of the space every time (Katib #1039's symptom)."""
+    from katibsim import plugins
+    from katibsim.algorithm import Algorithm
+    from katibsim.hookspecs import hookimpl
+
+    class Stuck(Algorithm):
+        name = "stuck-test"
+
+        def suggest(self, trials, count):
+            return [{p.name: p.from_unit(0.5) for p in self.space} for _ in range(count)]
+
+    holder = type("StuckPlugin", (), {"katibsim_register_algorithms": staticmethod(hookimpl(lambda register: register(Stuck)))})
+    plugins.pm.register(holder, name="stuck-test-plugin")
+    yield "stuck-test"
+    plugins.pm.unregister(name="stuck-test-plugin")
+
+
+def test_no_duplicates_guard_catches_a_repeating_algorithm(tmp_path, capsys, stuck_algorithm):
+    sc = tmp_path / "guard.yaml"
+    sc.write_text(
+        textwrap.dedent(
+            f"""
+            name: guard
+            experiment: {ROOT / "examples" / "seed-1d-random.yaml"}
+            objective: seed-1d
+            budget: {{parallelTrialCount: 2, maxTrialCount: 4}}
+            seeds: {{count: 2}}
+            variants:
+              - {{name: random, algorithm: random}}
+              - {{name: stuck, algorithm: {stuck_algorithm}}}
+            assertions:
+              - {{kind: invariant, check: no-duplicates}}
+            """
+        )
+    )
+    out = tmp_path / "out"
+    assert main(["compare", str(sc), "--out", str(out), "--jobs", "1", "--no-png"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL invariant no-duplicates: violated in 2 of 4 runs: stuck seed #0: 3 duplicate suggestion(s)" in text
+    report = (out / "guard" / "report.md").read_text()
+    assert "| stuck | 6 | 3, 3 |" in report
+    assert "repeats" in report

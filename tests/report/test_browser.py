@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report_render import _model  # noqa: E402
+from test_report_render import model_and_images  # noqa: E402
 
 from katibsim.report.html import render_html  # noqa: E402
-from katibsim.report.png import render_png  # noqa: E402
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")) if p and Path(p).exists()), None)
 
@@ -60,8 +59,7 @@ def _chromium(*args: str, tmp: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (no /usr/bin/chromium or chromium on PATH; Debian package `chromium`, which .ci/run installs)")
 def test_html_report_renders_in_chromium_with_every_image(tmp_path):
-    m = _model()
-    images = render_png(m)
+    m, images = model_and_images()
     page = render_html(m, images)
     probed = page.replace("<head>", "<head>" + PROBE, 1)
     assert probed != page
@@ -83,9 +81,9 @@ def test_html_report_renders_in_chromium_with_every_image(tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (no /usr/bin/chromium or chromium on PATH; Debian package `chromium`, which .ci/run installs)")
 def test_html_report_screenshot_is_not_blank(tmp_path):
-    m = _model(with_intro=False)
+    m, images = model_and_images()
     html_file = tmp_path / "report.html"
-    html_file.write_text(render_html(m, render_png(m)), encoding="utf-8")
+    html_file.write_text(render_html(m, images), encoding="utf-8")
     shot = tmp_path / "shot.png"
     res = _chromium(f"--screenshot={shot}", "--window-size=1200,1600", html_file.as_uri(), tmp=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]

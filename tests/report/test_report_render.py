@@ -63,14 +63,25 @@ def _model(with_intro=True, optimum=2.0):
     return build_report(sc, runs, evaluate_all(sc, runs), prov, introspection=intro, metric_name="y")
 
 
+_CACHE: dict = {}
+
+
+def model_and_images():
+    """One rendered model shared by the render and browser tests (rendering takes seconds)."""
+    if not _CACHE:
+        m = _model()
+        _CACHE["m"], _CACHE["images"] = m, render_png(m)
+    return _CACHE["m"], _CACHE["images"]
+
+
 @pytest.fixture(scope="module")
 def model():
-    return _model()
+    return model_and_images()[0]
 
 
 @pytest.fixture(scope="module")
-def images(model):
-    return render_png(model)
+def images():
+    return model_and_images()[1]
 
 
 def test_png_figures_are_real_pngs(model, images):
@@ -87,9 +98,11 @@ def test_png_bytes_are_reproducible(model, images):
 
 
 def test_png_without_optimum_draws_values():
+    from katibsim.report import png
+
     m = _model(with_intro=False, optimum=None)
-    imgs = render_png(m)
-    assert "model-steps.png" not in imgs and "curves.png" in imgs
+    assert "model-steps.png" not in figure_names(m)
+    assert png._curves(m)[:4] == b"\x89PNG"
 
 
 def test_markdown_has_verdict_tables_and_images(model):
@@ -116,7 +129,7 @@ def test_html_is_self_contained_and_embeds_every_image(model, images):
     assert all(s.startswith("data:image/png;base64,") for s in srcs)
     assert base64.b64decode(srcs[0].split(",", 1)[1]) == images["curves.png"]
     assert "http://" not in page and "https://" not in page and "<script" not in page
-    assert '<span class="pass">✅ PASS</span>' in page
+    assert '<span class="pass">✔ PASS</span>' in page and "✅" not in page
 
 
 def test_junit_one_testcase_per_assertion_with_failures():
