@@ -81,12 +81,12 @@ def pod_failure(pod: Mapping[str, Any]) -> str:
     for cs in _statuses(pod):
         term = (cs.get("state") or {}).get("terminated") or (cs.get("lastState") or {}).get("terminated")
         if term and term.get("exitCode", 0) != 0:
-            bits = [f"container {cs.get('name')} exited with code {term.get('exitCode')}"]
+            text = f"container {cs.get('name')} exited with code {term.get('exitCode')}"
             if term.get("reason"):
-                bits.append(f"({term['reason']})")
+                text += f" ({term['reason']})"
             if term.get("message"):
-                bits.append(f": {str(term['message']).strip()}")
-            parts.append(" ".join(bits))
+                text += f": {str(term['message']).strip()}"
+            parts.append(text)
     status = pod.get("status") or {}
     if not parts and status.get("reason"):
         parts.append(f"pod {status.get('reason')}: {status.get('message') or ''}".rstrip(": "))
