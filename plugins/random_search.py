@@ -113,30 +113,34 @@ class RandomSearch(Algorithm):
             return [self.draw(rng) for _ in range(count)]
         assert self._history is not None
         self._history.update(trials)
-        used = set(self._history.keys)
+        seen = self._history.keys  # the cache's own set: read, never copied (O(new trials) per call)
+        batch: set = set()
+
+        def used(key) -> bool:
+            return key in seen or key in batch
+
         out: list[dict[str, Value]] = []
         unused: list[dict[str, Value]] | None = None
         for _ in range(count):
-            if self.size is not None and len(used) >= self.size:
+            if self.size is not None and len(seen) + len(batch - seen) >= self.size:
                 out.append(self.draw(rng))  # exhausted: repeats allowed from here on
                 continue
             choice = None
             for _ in range(REJECTION_TRIES):
                 a = self.draw(rng)
-                if self.space.key(a) not in used:
+                if not used(self.space.key(a)):
                     choice = a
                     break
             if choice is None and self.size is not None and self.size <= ENUMERATION_LIMIT:
                 # Nearly exhausted: pick uniformly among what is left (not by the distribution).
                 if unused is None:
-                    unused = self._unused(used)
-                else:
-                    unused = [a for a in unused if self.space.key(a) not in used]
+                    unused = self._unused(seen)
+                unused = [a for a in unused if not used(self.space.key(a))]
                 if unused:
                     choice = unused.pop(int(rng.integers(len(unused))))
             if choice is None:
                 choice = self.draw(rng)
-            used.add(self.space.key(choice))
+            batch.add(self.space.key(choice))
             out.append(choice)
         return out
 
