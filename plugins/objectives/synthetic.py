@@ -25,7 +25,7 @@ COMMON_OPTIONS: Mapping[str, str] = {
     "noise": "std of Gaussian observation noise added to every report (default 0)",
     "steps": "number of intermediate reports per trial, the learning curve (default 10; 0 = final value only)",
     "duration": "base simulated training seconds per trial (default 60)",
-    "duration_slope": "mapping input -> relative extra duration at the top of that input's range (default none)",
+    "duration_slope": "input -> relative extra duration at the top of its range: {x1: 1.0} or \"x1:1.0,x2:-0.5\" (default none)",
     "duration_jitter": "sigma of a log-normal factor on the duration (default 0)",
     "curve_rate": "convergence rate r of the learning curve (default 3)",
     "curve_rate_spread": "sigma of the per-trial log-normal spread of the rate (default 0.3)",

@@ -44,3 +44,16 @@ def test_options_pass_through_the_host():
     assert len(obj.inputs) == 6 and obj.curve_model.noise == 0.1
     with pytest.raises(SpecError, match="unknown option"):
         plugins.get_objective("levy", nosie=0.1)
+
+
+def test_docs_list_every_objective_and_option():
+    from pathlib import Path
+
+    from katibsim_plugins.objectives.mnist_tfjob import OPTIONS as MNIST_OPTIONS
+    from katibsim_plugins.objectives.synthetic import COMMON_OPTIONS, DIM_OPTION
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "objectives.md").read_text()
+    for name in NAMES:
+        assert f"| `{name}` |" in text, f"docs/objectives.md has no row for {name}"
+    for option in (*COMMON_OPTIONS, *DIM_OPTION, *MNIST_OPTIONS):
+        assert f"| `{option}` |" in text, f"docs/objectives.md does not document option {option}"
