@@ -141,3 +141,30 @@ def test_json_output_carries_path_and_message(tmp_path, capsys):
     assert code == 1
     (err,) = json.loads(out)["files"][0]["experiments"][0]["errors"]
     assert (err["path"], err["message"]) == ("spec.maxTrialCount", "Max Trial Count: 9 > all possible search combinations: 6")
+
+
+@pytest.mark.parametrize(
+    "name, settings, line",
+    [
+        (
+            "meanstop",
+            {},
+            "spec.earlyStopping.algorithmName: Invalid value: 'meanstop': unable to get EarlyStopping config data for "
+            "algorithm meanstop: no plugin provides early-stopping algorithm meanstop; known early-stopping algorithms: ",
+        ),
+        (
+            "medianstop",
+            {"min_trials_required": "3", "foo": "1"},
+            "spec.earlyStopping.algorithmSettings[1].name: Invalid value: 'foo': unknown setting foo for algorithm medianstop",
+        ),
+    ],
+)
+def test_early_stopping_is_validated_through_its_plugin(tmp_path, capsys, name, settings, line):
+    block = f"  earlyStopping:\n    algorithmName: {name}\n"
+    if settings:
+        block += "    algorithmSettings:\n" + "".join(f'      - name: {k}\n        value: "{v}"\n' for k, v in settings.items())
+    path = Path(write(tmp_path))
+    path.write_text(path.read_text().replace("  parallelTrialCount: 2\n", block + "  parallelTrialCount: 2\n"))
+    code, out = validate(capsys, str(path))
+    assert code == 1, out
+    assert f"{path}: {line}" in out
