@@ -371,8 +371,8 @@ class LocalBackend(Backend):
             return TrialEvent(outcome=Outcome.KILLED, reports=reports, reason="TrialKilled",
                               message=run.extra.get("reason", ""), **base)
         if how == "early":
-            objective = reports.get(self.metric_names[0], ())
-            return TrialEvent(outcome=Outcome.EARLY_STOPPED, reports=reports, stopped_at=len(objective) or None, **base)
+            stopped_at = _reports_up_to(collected, self.metric_names[0], run.stopper.stopped_at) if collected else None
+            return TrialEvent(outcome=Outcome.EARLY_STOPPED, reports=reports, stopped_at=stopped_at or None, **base)
         if rc != 0:
             return TrialEvent(outcome=Outcome.FAILED, reports=reports, reason="Error",
                               message=_exit_message(rc, tail), **base)
@@ -517,6 +517,24 @@ def _reports(collected) -> dict[str, tuple[tuple[int, str], ...]]:
         seq = by.setdefault(log.name, [])
         seq.append((log.step if log.step is not None else len(seq) + 1, log.value))
     return {m: tuple(v) for m, v in by.items()}
+
+
+def _reports_up_to(collected, metric: str, line: int | None) -> int:
+    """How many reports of ``metric`` the collector had read when it stopped the trial at ``line``
+    (the process may print a little more before the signal reaches it)."""
+    count = 0
+    for log in collected.logs:
+        if log.name != metric:
+            continue
+        where = log.where or ""
+        if line is not None and where.startswith("line "):
+            try:
+                if int(where.split()[1]) > line:
+                    continue
+            except (IndexError, ValueError):
+                pass
+        count += 1
+    return count
 
 
 def _exit_message(rc: int | None, tail: Sequence[str]) -> str:

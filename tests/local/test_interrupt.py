@@ -1,0 +1,159 @@
+"""Ctrl-C, kill and kill -9 of ``katibsim run``: no trial process is left, and the run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import FAKE_IN_IMAGE, FAKE_MAP, KATIBSIM, alive, experiment_doc, write_experiment
+
+STARTED = re.compile(r"\] (\S+) started: .*\(pid (\d+)\)")
+
+
+class Cli:
+    """``katibsim run`` in a child process, its stderr read line by line in the background."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path):
+        self.proc = subprocess.Popen(KATIBSIM + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env, cwd=cwd)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stderr:  # type: ignore[union-attr]
+            self.lines.put(line)
+
+    def wait_for(self, pred, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while not pred(self.seen):
+            left = end - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None and self.lines.empty():
+                raise AssertionError("katibsim did not get there; stderr so far:\n" + "".join(self.seen))
+            try:
+                self.seen.append(self.lines.get(timeout=min(left, 0.5)))
+            except queue.Empty:
+                pass
+
+    def started(self) -> dict[str, int]:
+        return {m.group(1): int(m.group(2)) for m in map(STARTED.search, self.seen) if m}
+
+    def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
+        out = self.proc.stdout.read()  # type: ignore[union-attr]
+        self.proc.wait(timeout=timeout)
+        self._thread.join(timeout=timeout)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return self.proc.returncode, out, "".join(self.seen)
+
+
+def _experiment(tmp_path: Path, max_trials: int = 4, parallel: int = 2) -> Path:
+    doc = experiment_doc(
+        "interrupt", parameters=[{"name": "--x", "parameterType": "double", "feasibleSpace": {"min": "0.1", "max": "0.9"}}],
+        command=["python", FAKE_IN_IMAGE, "--x=${trialParameters.x}"], max_trials=max_trials, parallel=parallel,
+    )
+    return write_experiment(tmp_path, doc)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    count = tmp_path / "count"
+    count.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update({"FAKE_TRAINER_COUNT_DIR": str(count), **extra})
+    return env
+
+
+def _gone(pids, timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while any(alive(p) for p in pids):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_ctrl_c_stops_every_trial_process_group_and_the_run_resumes(tmp_path):
+    exp = _experiment(tmp_path)
+    out = tmp_path / "run"
+    args = ["run", str(exp), "--backend", "local", "--map", FAKE_MAP, "--out", str(out), "-o", "json"]
+    # The first two trials finish; the next two hang, each with a grandchild in its process group.
+    cli = Cli(args, _env(tmp_path, FAKE_TRAINER_HANG="1", FAKE_TRAINER_CHILD="1"), tmp_path)
+    cli.wait_for(lambda seen: len(STARTED.findall("".join(seen))) == 4)
+    started = cli.started()
+    hanging = list(started)[2:]
+    grandchild_files = [out / "trials" / name / "grandchild.pid" for name in hanging]
+    end = time.monotonic() + 30
+    while not all(f.is_file() and f.read_text() for f in grandchild_files):
+        assert time.monotonic() < end, "the hanging trials did not start their grandchildren"
+        time.sleep(0.05)
+    grandchildren = [int(f.read_text()) for f in grandchild_files]
+    assert all(alive(p) for p in grandchildren)
+
+    cli.proc.send_signal(signal.SIGINT)
+    code, stdout, stderr = cli.finish()
+    assert code == 130, stderr
+    assert _gone(list(started.values()) + grandchildren), "a trial process survived Ctrl-C"
+    assert "interrupted: continue with: katibsim run" in stderr and "--resume" in stderr
+
+    first = json.loads((out / "result.json").read_text())
+    conditions = {t["name"]: t["condition"] for t in first["trials"]}
+    assert [conditions[n] for n in started] == ["Succeeded", "Succeeded", "Running", "Running"]
+    assert first["reason"] == "Interrupted" and first["outcome"] == "Running"
+    assert any(n["code"] == "interrupted" for n in first["notes"])
+    assert json.loads(stdout)["run"]["reason"] == "Interrupted"
+    for name in list(started)[:2]:
+        assert (out / "trials" / name / "trial.json").is_file()
+
+    # Resume: the two finished trials are re-used, the two interrupted ones run again (and finish).
+    cli = Cli(args + ["--resume"], _env(tmp_path), tmp_path)
+    code, stdout, stderr = cli.finish()
+    assert code == 0, stderr
+    assert sorted(re.findall(r"\] (\S+) re-used", stderr)) == sorted(list(started)[:2])
+    assert sorted(m.group(1) for m in map(STARTED.search, stderr.splitlines()) if m) == sorted(hanging)
+    second = json.loads((out / "result.json").read_text())
+    assert [t["name"] for t in second["trials"]] == [t["name"] for t in first["trials"]]
+    assert [t["assignment"] for t in second["trials"]] == [t["assignment"] for t in first["trials"]]
+    assert [t["condition"] for t in second["trials"]] == ["Succeeded"] * 4
+    assert second["reason"] == "ExperimentMaxTrialsReached"
+    assert any(n["code"] == "local-resumed" and "2 finished trial(s) re-used" in n["message"] for n in second["notes"])
+    reused = {t["name"]: t for t in second["trials"]}
+    for t in first["trials"][:2]:
+        assert reused[t["name"]]["metrics"] == t["metrics"]
+
+
+def test_sigterm_stops_every_trial(tmp_path):
+    exp = _experiment(tmp_path, max_trials=2, parallel=2)
+    out = tmp_path / "run"
+    cli = Cli(["run", str(exp), "--map", FAKE_MAP, "--out", str(out), "-o", "table"],
+              _env(tmp_path, FAKE_TRAINER_HANG="1", FAKE_TRAINER_FAST="0"), tmp_path)
+    cli.wait_for(lambda seen: "hanging" in "".join(seen) or len(STARTED.findall("".join(seen))) == 2)
+    pids = list(cli.started().values())
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+    cli.proc.send_signal(signal.SIGTERM)
+    code, _, stderr = cli.finish()
+    assert code == 143, stderr
+    assert _gone(pids)
+    assert json.loads((out / "result.json").read_text())["reason"] == "Interrupted"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_kill_9_of_katibsim_takes_its_trials_down(tmp_path):
+    exp = _experiment(tmp_path, max_trials=2, parallel=2)
+    cli = Cli(["run", str(exp), "--map", FAKE_MAP, "--out", str(tmp_path / "run")],
+              _env(tmp_path, FAKE_TRAINER_HANG="1", FAKE_TRAINER_FAST="0"), tmp_path)
+    cli.wait_for(lambda seen: len(STARTED.findall("".join(seen))) == 2)
+    pids = list(cli.started().values())
+    cli.proc.kill()
+    cli.finish()
+    assert _gone(pids), "a trial outlived katibsim's SIGKILL"
