@@ -128,6 +128,24 @@ def _out_of_space(space, trials: Iterable[Any]) -> int:
     return bad
 
 
+def _noise_free(space, objective, mapping, trials: Iterable[Any]) -> list[float | None]:
+    """The objective's noise-free value at each trial's assignment (None where it cannot be had)."""
+    from katibsim.engine.mapping import resolve_mapping
+
+    try:
+        link = resolve_mapping(space, objective, mapping)
+    except KatibsimError:
+        return [None for _ in trials]
+    out: list[float | None] = []
+    for t in trials:
+        try:
+            v = float(objective.noise_free(link.apply(space.parse(dict(t.assignment)))))
+            out.append(v if v == v and abs(v) != float("inf") else None)
+        except Exception:  # noqa: BLE001 - an objective without a noise-free view is not an error
+            out.append(None)
+    return out
+
+
 def simulate_envelope(task: RunTask) -> dict[str, Any]:
     """Run ``task`` and return its result file's content (pure apart from the simulation)."""
     from katibsim.engine.run import simulate
@@ -158,6 +176,8 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
             "optimum": objective.optimum if same_direction else None,
         },
         "out_of_space": _out_of_space(exp.search_space(), result.trials),
+        # Aligned with result.trials: lets reports compute regret without the objective's noise.
+        "noise_free": _noise_free(exp.search_space(), objective, mapping, result.trials),
         "result": result.to_dict(),
     }
 
@@ -279,7 +299,9 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
     """The report's view of one stored run (the single adapter from the engine's RunResult layout)."""
     r = envelope["result"]
     trials = []
-    for t in r["trials"]:
+    truths = list(envelope.get("noise_free") or [])
+    truths += [None] * (len(r["trials"]) - len(truths))
+    for t, truth in zip(r["trials"], truths):
         assignment = {a["name"]: a["value"] for a in t["assignment"]}
         trials.append(
             TrialRecord(
@@ -291,6 +313,7 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
                 # A Katib trial holds a parallel slot from its creation (Running while its pod starts).
                 start=t.get("created"),
                 end=t.get("ended"),
+                true_value=truth,
             )
         )
     status = r.get("status") or {}

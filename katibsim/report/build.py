@@ -251,6 +251,11 @@ def build_report(
             "maxTrialCount": rs[0].max_trial_count if rs else None,
         }
     target_text = scenario.target.describe(maximize) if scenario.target else ""
+    regret_axis = optimum is not None and all(
+        math.isnan(r.final_best) or r.loss(r.final_best) >= r.loss(optimum) - 1e-12 * max(1.0, abs(optimum))
+        for rs in ordered.values()
+        for r in rs
+    )
     return ReportModel(
         scenario=scenario.name,
         description=scenario.description,
@@ -275,4 +280,5 @@ def build_report(
         duplicates=_duplicates(ordered),
         provenance=provenance,
         warnings=tuple(warn),
+        regret_axis=regret_axis,
     )

@@ -70,11 +70,11 @@ _LIST = (
     Metric("final-best", "best objective value of the run", None, (), "objective", lambda r, c: r.final_best),
     Metric(
         "final-regret",
-        "optimum minus the best value found (simple regret; 0 = optimum found)",
+        "simple regret of the best observed trial: the optimum minus its noise-free value (0 = optimum found)",
         False,
         ("optimum",),
         "objective",
-        lambda r, c: r.regret(r.final_best),
+        lambda r, c: r.final_regret(),
     ),
     Metric(
         "trials-to-target",

@@ -219,6 +219,9 @@ class ReportModel:
     duplicates: tuple[DuplicateRow, ...]
     provenance: Provenance
     warnings: tuple[str, ...] = ()
+    # Curves on a log regret axis: the optimum is known and no observed value lies beyond it
+    # (observation noise can push one past it; then the values themselves are drawn).
+    regret_axis: bool = False
 
     @property
     def passed(self) -> bool:

@@ -49,14 +49,14 @@ def _colors(n: int) -> list:
 def _transform(m: ReportModel, ys: Sequence[float]) -> np.ndarray:
     """Values as drawn: simple regret (log axis) when the optimum is known, else the value itself."""
     a = np.asarray(ys, dtype=float)
-    if m.optimum is None:
+    if m.optimum is None or not m.regret_axis:
         return a
     r = (m.optimum - a) if m.maximize else (a - m.optimum)
     return np.where(np.isnan(r), np.nan, np.maximum(r, REGRET_FLOOR))
 
 
 def _ylabel(m: ReportModel) -> str:
-    if m.optimum is None:
+    if m.optimum is None or not m.regret_axis:
         return f"best {m.metric_name} so far ({'higher' if m.maximize else 'lower'} is better)"
     return f"simple regret (optimum {m.optimum:.6g} − best so far; log)"
 
@@ -80,7 +80,7 @@ def _draw_curves(ax, m: ReportModel, curves: Sequence[Curve], *, scale: float = 
             ax.step(x, _transform(m, c.median), where="post", color=color, label=f"{c.variant} (n={c.runs})")
         else:
             ax.plot(x, _transform(m, c.median), color=color, marker="o", markersize=3, label=f"{c.variant} (n={c.runs})")
-    if m.optimum is not None:
+    if m.optimum is not None and m.regret_axis:
         ax.set_yscale("log")
     elif m.target is not None:
         ax.axhline(m.target, color="grey", linestyle=":", linewidth=1, label=f"target {m.target:g}")
@@ -115,7 +115,7 @@ def _final(m: ReportModel) -> bytes:
     for i, (d, color) in enumerate(zip(data, colors), start=1):
         ax.scatter(i + rng.uniform(-0.15, 0.15, d.size), d, color=color, s=14, alpha=0.8, zorder=3)
     ax.set_xticks(range(1, len(data) + 1), [d.variant for d in m.final_best], rotation=20, ha="right", fontsize=8)
-    if m.optimum is not None:
+    if m.optimum is not None and m.regret_axis:
         ax.set_yscale("log")
         ax.set_ylabel("final simple regret (log)")
     else:

@@ -28,6 +28,7 @@ class TrialRecord:
     condition: str = "Succeeded"
     start: float | None = None
     end: float | None = None
+    true_value: float | None = None  # the objective's noise-free value at this assignment, when known
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,15 @@ class RunData:
             if t.value is not None and t.value == best:
                 return t
         return None
+
+    def final_regret(self) -> float:
+        """Simple regret of the run's answer: the noise-free value at the best observed trial (what
+        the run would recommend) against the optimum. With a noisy objective an observed value can
+        lie beyond the optimum; the noise-free value cannot. Falls back to the observed value."""
+        bt = self.best_trial()
+        if bt is None:
+            return math.nan
+        return self.regret(bt.true_value if bt.true_value is not None else float(bt.value))
 
     def regret(self, value: float) -> float:
         """Simple regret of ``value`` against the known optimum (``nan`` when unknown)."""
@@ -189,6 +199,7 @@ def trials_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[TrialRecord, 
                 condition=str(d.get("condition", "Succeeded")),
                 start=_as_float(d.get("start")),
                 end=_as_float(d.get("end")),
+                true_value=_as_float(d.get("true_value")),
             )
         )
     return tuple(out)

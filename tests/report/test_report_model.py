@@ -144,3 +144,21 @@ def test_no_random_variant_means_no_score_with_a_note():
     assert m.normalized.baseline is None and "no random-search variant" in m.normalized.note
     assert "normalized-score" not in m.metrics["a"]
     assert not math.isnan(m.ranks.average[0])
+
+
+def test_regret_uses_the_noise_free_value_of_the_best_observed_trial():
+    from dataclasses import replace
+
+    from katibsim.report.metrics import MetricContext, metric_value
+
+    run = make_run("a", 0, [0.5, 2.1, 1.0], optimum=2.0)  # 2.1: noise pushed it past the optimum
+    assert metric_value("final-regret", run, MetricContext()) == 0.0  # observed: looks perfect
+    noisy = replace(run, trials=tuple(replace(t, true_value=v) for t, v in zip(run.trials, [0.4, 1.7, 1.1])))
+    assert metric_value("final-regret", noisy, MetricContext()) == pytest.approx(0.3)  # truth at the incumbent
+
+
+def test_curves_leave_the_regret_axis_when_noise_beats_the_optimum():
+    assert build().regret_axis
+    rs = runs()
+    rs["rand"][0] = make_run("rand", 0, [0.1, 2.5, 0.2], optimum=2.0)
+    assert not build(rs=rs).regret_axis
