@@ -274,10 +274,10 @@ def _columns(rows: list[tuple[str, ...]]) -> str:
 
 # -- the readable summary -----------------------------------------------------------------------------------
 def clock(seconds: float | None) -> str:
-    """Simulated elapsed time as H:MM:SS."""
+    """Simulated elapsed time as H:MM:SS (whole seconds, truncated like the RFC3339 timestamps)."""
     if seconds is None:
         return "-"
-    s = int(round(seconds))
+    s = int(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
