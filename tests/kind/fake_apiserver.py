@@ -712,5 +712,86 @@ def tfjob_script(choose: Callable[[dict], Trainer]) -> Callable[[dict], list[Ste
 
 __all__ = [
     "FakeKubeAPIServer", "Fault", "Step", "Trainer", "job_script", "tfjob_script", "write_events",
-    "selector_matches", "status_body",
+    "selector_matches", "status_body", "katib_script",
 ]
+
+
+def katib_script(values: list[float], metric: str = "accuracy", fail: bool = False) -> Callable[[dict], list[Step]]:
+    """Katib's controllers, scripted: a Suggestion, one Trial per value (Created → Running →
+    Succeeded with an observation), then the Experiment Succeeded (ExperimentMaxTrialsReached) with
+    its currentOptimalTrial and counters — or Failed with ``fail``."""
+
+    def build(exp: dict) -> list[Step]:
+        name = exp["metadata"]["name"]
+        ns = exp["metadata"]["namespace"]
+        params = exp["spec"]["parameters"]
+        maximize = exp["spec"]["objective"]["type"] == "maximize"
+
+        def cond(kind: str, reason: str, message: str, status: str = "True") -> dict:
+            t = now_rfc3339()
+            return {"type": kind, "status": status, "reason": reason, "message": message,
+                    "lastUpdateTime": t, "lastTransitionTime": t}
+
+        def owner(server: FakeKubeAPIServer, key: tuple) -> list[dict]:
+            e = server.get_obj(*key)
+            return [{"apiVersion": "kubeflow.org/v1beta1", "kind": "Experiment", "name": name,
+                     "uid": e["metadata"]["uid"], "controller": True}]
+
+        def created(server: FakeKubeAPIServer, key: tuple) -> None:
+            server.put("kubeflow.org/v1beta1", "suggestions", {
+                "apiVersion": "kubeflow.org/v1beta1", "kind": "Suggestion",
+                "metadata": {"name": name, "namespace": ns, "ownerReferences": owner(server, key)},
+                "spec": {"algorithm": exp["spec"]["algorithm"], "requests": len(values)},
+                "status": {"suggestionCount": len(values), "conditions": [
+                    cond("Created", "SuggestionCreated", "Suggestion is created"),
+                    cond("DeploymentReady", "DeploymentReady", "Deployment is ready"),
+                    cond("Running", "SuggestionRunning", "Suggestion is running")]}})
+            for i, v in enumerate(values):
+                server.put("kubeflow.org/v1beta1", "trials", {
+                    "apiVersion": "kubeflow.org/v1beta1", "kind": "Trial",
+                    "metadata": {"name": f"{name}-t{i}", "namespace": ns, "ownerReferences": owner(server, key),
+                                 "labels": {"katib.kubeflow.org/experiment": name}},
+                    "spec": {"parameterAssignments": [{"name": p["name"], "value": str(p["feasibleSpace"].get("min", "1"))}
+                                                      for p in params]},
+                    "status": {"startTime": now_rfc3339(), "conditions": [
+                        cond("Created", "TrialCreated", "Trial is created"),
+                        cond("Running", "TrialRunning", "Trial is running")]}})
+            server.update(key, lambda e: e.setdefault("status", {}).update({
+                "startTime": now_rfc3339(), "trials": len(values), "trialsRunning": len(values),
+                "conditions": [cond("Created", "ExperimentCreated", "Experiment is created"),
+                               cond("Running", "ExperimentRunning", "Experiment is running")]}))
+
+        def finished(server: FakeKubeAPIServer, key: tuple) -> None:
+            for i, v in enumerate(values):
+                tkey = ("kubeflow.org/v1beta1", "trials", ns, f"{name}-t{i}")
+
+                def done(t: dict, v: float = v) -> None:
+                    t["status"]["completionTime"] = now_rfc3339()
+                    t["status"]["conditions"][-1]["status"] = "False"
+                    t["status"]["conditions"].append(cond("Succeeded", "TrialSucceeded", "Trial has succeeded"))
+                    t["status"]["observation"] = {"metrics": [{"name": metric, "min": str(v), "max": str(v), "latest": str(v)}]}
+
+                server.update(tkey, done)
+            best = max(range(len(values)), key=lambda i: values[i] if maximize else -values[i])
+
+            def exp_done(e: dict) -> None:
+                st = e["status"]
+                st.update({"trialsRunning": 0, "trialsSucceeded": len(values), "completionTime": now_rfc3339(),
+                           "succeededTrialList": [f"{name}-t{i}" for i in range(len(values))]})
+                st["conditions"][-1]["status"] = "False"
+                if fail:
+                    st["conditions"].append(cond("Failed", "ExperimentMaxFailedTrialsReached", "Experiment has failed"))
+                else:
+                    st["conditions"].append(cond("Succeeded", "ExperimentMaxTrialsReached",
+                                                 "Experiment has succeeded because max trial count has reached"))
+                st["currentOptimalTrial"] = {
+                    "bestTrialName": f"{name}-t{best}",
+                    "parameterAssignments": [{"name": p["name"], "value": str(p["feasibleSpace"].get("min", "1"))} for p in params],
+                    "observation": {"metrics": [{"name": metric, "min": str(values[best]), "max": str(values[best]),
+                                                 "latest": str(values[best])}]}}
+
+            server.update(key, exp_done)
+
+        return [Step(0.02, created), Step(0.2, finished)]
+
+    return build
