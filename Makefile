@@ -28,6 +28,8 @@ test-slow: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/katibsim validate examples/tfjob-bayesian.yaml
 	$(BIN)/katibsim show examples/tfjob-bayesian.yaml
+	$(BIN)/katibsim compare scenarios/seed-exploration.yaml scenarios/seed-tfjob-bayesian.yaml --out reports
+	@echo "seed report: reports/index.html (each scenario: reports/<name>/report.html, report.md, *.png, junit.xml)"
 
 ## make bench: speed and quality benchmarks (not part of the test suite)
 bench: $(STAMP)
