@@ -503,6 +503,11 @@ class Controller:
                           "early-stopping examples do, or katib_compat: false to keep the observation")
                 st.metrics = ()
             else:
+                if not self.retain:
+                    self.note("early-stopped-observation-kept",
+                              "corrected behaviour (katib_compat: false): early-stopped trials kept their observation; "
+                              "with trialTemplate.retain false Katib would lose it (issue #1377) and leave parallel "
+                              "slots empty")
                 st.metrics = self._observe(ev.reports)
                 obs = any(m.name == self.metric and m.latest != UNAVAILABLE for m in st.metrics)
         st.bucket = bucket
@@ -598,6 +603,12 @@ class Controller:
                           f"{len(self.trials)} trials were created for maxTrialCount {self.max_trials}: Katib leaves "
                           f"MetricsUnavailable trials ({extra}) out of the count that decides how many trials to "
                           "create but counts them as completed (§3.6); set katib_compat: false to count them")
+        elif self.count[Bucket.METRICS_UNAVAILABLE] and self.max_trials is not None:
+            self.note("metrics-unavailable-counted",
+                      f"corrected behaviour (katib_compat: false): {self.count[Bucket.METRICS_UNAVAILABLE]} "
+                      "MetricsUnavailable trial(s) counted as completed when deciding how many trials to create, so "
+                      f"no more than maxTrialCount {self.max_trials} were created; Katib leaves them out (§3.6) and "
+                      "can create more")
         for code, message in self.backend.notes():
             self.note(code, message)
         if self.exp.source_api_version != self.exp.api_version:

@@ -132,6 +132,7 @@ def test_metrics_unavailable_makes_katib_create_more_than_max_trials():
     fixed = simulate(exp, Line(), algorithm=scripted(exp, range(1, 10)), seed=0,
                      options=SimulationOptions(metrics_unavailable_probability=1.0, katib_compat=False))
     assert len(fixed.trials) == 3 and "more-trials-than-max" not in fixed.note_codes()
+    assert "metrics-unavailable-counted" in fixed.note_codes()
 
 
 GRID_X = [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "4", "step": "1"}}]
@@ -211,6 +212,7 @@ def test_medianstop_with_retain_false_loses_observations_and_stalls_in_katib_mod
     fixed = simulate(exp, Line(), algorithm=scripted(exp, [8, 6, 1, 9, 2]), seed=0,
                      options=SimulationOptions(katib_compat=False))
     assert len(fixed.trials) == 5 and fixed.reason == "ExperimentMaxTrialsReached"
+    assert "early-stopped-observation-kept" in fixed.note_codes()
 
 
 def test_early_stopped_trial_is_shown_to_the_algorithm_only_with_an_observation():
