@@ -49,5 +49,11 @@ $(BENCH_VENV)/.installed: pyproject.toml constraints.txt
 bench-bo: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/bo_vs_peers.py --seeds $(SEEDS)
 
+## make e2e: the kind e2e suite (tests/e2e, marker kind) against the cluster of context kind-katibsim
+## (`katibsim kind up` makes it); without one every test skips with its reason.
+E2E_ARGS ?= -m kind
+e2e: $(STAMP)
+	KATIBSIM_E2E=1 $(BIN)/python -m pytest tests/e2e -v -rs $(E2E_ARGS)
+
 clean:
 	rm -rf $(VENV) reports results .pytest_cache

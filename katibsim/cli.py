@@ -26,6 +26,7 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "simulate",
     "run",
     "compare",
+    "kind",
 )
 
 
