@@ -259,7 +259,7 @@ class Controller:
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> RunResult:
         # A run allocates a few objects per trial that live until the end; Python's default
-        # collector thresholds would re-scan them over and over (about 10% of a run's time).
+        # collector thresholds would re-scan them over and over (several per cent of a run's time).
         threshold = gc.get_threshold()
         gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
         try:
