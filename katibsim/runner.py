@@ -153,14 +153,23 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
     sc = task.scenario
     variant = sc.variant(task.variant)
     exp, objective, mapping, options = build_run(sc, variant)
-    result = simulate(
-        exp,
-        objective,
-        seed=task.seed,
-        options=options,
-        mapping=mapping,
-        objective_options=dict(sc.objective.options),
-    )
+    backend = getattr(variant, "backend", None)
+    if backend is not None and not backend.simulated:
+        # A real backend (docs/local.md): the trials run the template; the objective still gives
+        # the report its noise-free reference at each assignment.
+        from katibsim.backends.scenario_backend import run_real
+
+        result = run_real(exp, backend, seed=task.seed, out_dir=Path(task.path).with_suffix(".trials"),
+                          key=task.key, options=options)
+    else:
+        result = simulate(
+            exp,
+            objective,
+            seed=task.seed,
+            options=options,
+            mapping=mapping,
+            objective_options=dict(sc.objective.options),
+        )
     same_direction = objective.direction == ("maximize" if result.maximize else "minimize")
     return {
         "katibsim_run": ENVELOPE_VERSION,
@@ -211,6 +220,11 @@ def execute(task: RunTask) -> tuple[str, float]:
 
 
 def _init_worker() -> None:
+    # Ctrl-C is the parent's to handle (it cancels what has not started); a worker finishing its
+    # run writes a complete result file that --resume will reuse, and prints no traceback.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One BLAS thread per worker: the pool already uses every core.
     try:
         from threadpoolctl import threadpool_limits

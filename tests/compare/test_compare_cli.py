@@ -206,3 +206,27 @@ def test_no_duplicates_guard_catches_a_repeating_algorithm(tmp_path, capsys, stu
     report = (out / "guard" / "report.md").read_text()
     assert "| stuck | 6 | 3, 3 |" in report
     assert "repeats" in report
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise():
+    import io
+
+    from katibsim.commands.compare import _Progress
+    from katibsim.runner import Event
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    class Task:
+        label = "s/v/seed-0"
+
+    for stream, want in ((Tty(), "\r[###############...............] 1/2"), (io.StringIO(), "[1/2] s/v/seed-0 done in 0.50s\n")):
+        p = _Progress(stream)
+        p(Event("start", None, 0, 2))
+        p(Event("done", Task(), 1, 2, 0.5))
+        p(Event("skip", Task(), 2, 2))
+        text = stream.getvalue()
+        assert want in text
+        assert text.endswith("\n")
+        assert (p.ran, p.reused) == (1, 1)
