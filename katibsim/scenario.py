@@ -132,6 +132,7 @@ class Variant:
     overrides: Mapping[str, Any]
     path: str
     swept: tuple[str, str, Any] | None = None
+    backend: Any = None  # a katibsim.backends.scenario_backend.BackendRef; None: simulated
 
 
 @dataclass(frozen=True)
@@ -368,6 +369,8 @@ class Scenario:
             "simulation": dict(self.simulation),
             "seed": seed,
         }
+        if variant.backend is not None and not variant.backend.simulated:
+            payload["backend"] = variant.backend.to_dict()
         return _hash(payload)
 
     def content_hash(self) -> str:
@@ -506,7 +509,7 @@ def scenario_from_dict(doc: Any, *, file: str | None = None, document_index: int
     experiment, experiment_file = _experiment(e, doc.get("experiment"), base, name)
     objective = _objective(e, doc.get("objective"))
     budget = _overrides(e, "budget", doc.get("budget", {}))
-    variants, sweeps = _variants(e, doc.get("variants"))
+    variants, sweeps = _variants(e, doc.get("variants"), base)
     seeds = _seeds(e, doc.get("seeds", {}))
     simulation = doc.get("simulation", {}) or {}
     if not isinstance(simulation, Mapping):
@@ -692,7 +695,7 @@ def _overrides(e: _Errors, path: str, v: Any, *, parameters: bool = False) -> di
     return out
 
 
-def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
+def _variants(e: _Errors, v: Any, base: Path | None = None) -> tuple[list[Variant], list[Sweep]]:
     if v is None:
         e.required("variants", "a list of variants: {name, algorithm, settings, overrides} or a sweep")
         return [], []
@@ -703,7 +706,7 @@ def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
     sweeps: list[Sweep] = []
     for i, item in enumerate(v):
         p = f"variants[{i}]"
-        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep"})
+        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep", "backend"})
         if m is None:
             continue
         name = m.get("name")
@@ -722,13 +725,18 @@ def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
             else:
                 settings[str(k)] = _setting_str(val)
         overrides = _overrides(e, f"{p}.overrides", m.get("overrides", {}), parameters=True)
+        from katibsim.backends.scenario_backend import parse_backend  # real backends (docs/local.md)
+
+        backend, backend_errors = parse_backend(m.get("backend"), f"{p}.backend", base=base)
+        for fe in backend_errors:
+            e.add(fe.path, fe.message, fe.value, kind=fe.kind)
         sweep = m.get("sweep")
         if sweep is None:
             if "{value}" in name:
                 e.add(f"{p}.name", "'{value}' in a name only makes sense with a sweep", name)
             elif not _VARIANT_RE.match(name):
                 e.add(f"{p}.name", "must be letters, digits and . _ = + - (it names result files)", name)
-            out.append(Variant(name, algorithm, settings, overrides, p))
+            out.append(Variant(name, algorithm, settings, overrides, p, backend=backend))
             continue
         sw = _mapping(e, f"{p}.sweep", sweep)
         if sw is None:
@@ -757,11 +765,13 @@ def _variants(e: _Errors, v: Any) -> tuple[list[Variant], list[Sweep]]:
                 num = _num(e, vp, val, integer=key in _INT_OVERRIDES, positive=key in ("parallelTrialCount", "maxTrialCount"))
                 if num is None:
                     continue
-                out.append(Variant(vname, algorithm, dict(settings), {**overrides, key: num}, p, (name, key, val)))
+                out.append(Variant(vname, algorithm, dict(settings), {**overrides, key: num}, p, (name, key, val),
+                                   backend=backend))
             else:
                 if key in settings:
                     e.add(f"{p}.settings.{key}", "is also swept; remove it from settings", settings[key])
-                out.append(Variant(vname, algorithm, {**settings, key: label}, dict(overrides), p, (name, key, val)))
+                out.append(Variant(vname, algorithm, {**settings, key: label}, dict(overrides), p, (name, key, val),
+                                   backend=backend))
             members.append(vname)
         sweeps.append(Sweep(name, key, tuple(values), tuple(members), on_exp))
     seen: dict[str, str] = {}
