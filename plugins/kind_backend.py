@@ -2,7 +2,9 @@
 
 Registered as any backend plugin is; the ``kubernetes`` client it needs is imported only when a
 run opens the backend, so katibsim without the ``kind`` extra still lists it and says what to
-install.
+install. The factory takes the options callers give real backends (``timeout`` becomes the
+per-trial deadline; ``out_dir``, ``resume`` and ``progress`` are accepted, and a non-empty
+``mapping`` — local paths for images — is refused: a cluster runs the images themselves).
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from __future__ import annotations
 from katibsim.hookspecs import hookimpl
 
 
-def _factory(*args, **kwargs):
+def _factory(*args, out_dir=None, mapping=None, timeout=None, resume=False, progress=None, **kwargs):
     from katibsim.backends.kind import KindBackend
+    from katibsim.errors import InputError
 
+    if mapping:
+        raise InputError("the kind backend runs the trial images on the cluster; --map / backend.map are for local")
+    if timeout is not None:
+        kwargs.setdefault("trial_timeout", float(timeout))
     return KindBackend(*args, **kwargs)
 
 

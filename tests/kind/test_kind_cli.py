@@ -95,3 +95,42 @@ def test_a_whole_experiment_on_the_fake_cluster(kind_env, tmp_path, capsys, fake
     assert best["name"] == max(values, key=values.get)
     assert fake.find("jobs") == [] and fake.find("pods") == []
     assert (out_dir / "trials" / result["trials"][0]["name"] / "pod.log").exists()
+
+
+def test_the_kind_example_tunes_the_seed_experiment_on_the_fake(kind_env, tmp_path, capsys, fake):
+    """examples/kind/tfjob-bayesian-kind.yaml as written: TFJob trials, event files in the shared folder."""
+    from fake_apiserver import tfjob_script
+
+    root = Path(__file__).resolve().parents[2]
+    doc = yaml.safe_load((root / "examples/kind/tfjob-bayesian-kind.yaml").read_text())
+    doc["spec"]["maxTrialCount"] = 3
+    doc["spec"]["maxFailedTrialCount"] = 1
+    doc["spec"]["algorithm"] = {"algorithmName": "random"}
+    fake.host_dir = str(tmp_path / "shared")
+
+    def trainer(tfjob):
+        cmd = tfjob["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["command"]
+        lr = float(next(c for c in cmd if c.startswith("--learning_rate=")).split("=")[1])
+        return Trainer(events=[(1, 0.5), (2, 0.9 - lr)], event_subdir="metrics/test")
+
+    fake.scripts["TFJob"] = tfjob_script(trainer)
+    kind_env.setenv("KUBECONFIG", str(fake.kubeconfig(tmp_path / "kc")))
+    code, out, err = run_cli(["run", write(tmp_path, doc), "--backend", "kind", "--out", str(tmp_path / "run"), "-q"], capsys)
+    assert code == 0, err
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert [t["condition"] for t in result["trials"]] == ["Succeeded"] * 3
+    for t in result["trials"]:
+        lr = float(dict((a["name"], a["value"]) for a in t["assignment"])["--learning_rate"])
+        assert t["value"] == pytest.approx(0.9 - lr, abs=1e-6)  # float32 in the event file
+    assert fake.find("tfjobs") == [] and fake.find("pods") == []
+
+
+def test_factory_options_of_real_backends(kind_env):
+    from katibsim import plugins
+    from katibsim.errors import InputError
+
+    entry = plugins.get_backend("kind")
+    b = entry.factory(out_dir="x", timeout=12, resume=True, progress=None)
+    assert b.options.trial_timeout == 12.0 and b.name == "kind" and not b.simulated
+    with pytest.raises(InputError, match="--map"):
+        entry.factory(mapping=["a=b"])
