@@ -11,7 +11,8 @@ run taking less than 12 x the 10,000-trial run (linear growth).
 
 Rates are measured on this process's CPU time (the engine's own cost; the fastest of
 ``--repeat`` runs for the smallest size) and also shown on wall time, which on a shared machine
-counts everything else it runs. Exit status 0 when both targets are met (on CPU time), 1 otherwise.
+counts everything else it runs. With ``--check`` the exit status is 1 when a target is missed (on CPU
+time); without it the benchmark only reports, so ``make bench`` goes on to the other benchmarks.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3, help="runs of the smallest size; the fastest counts (default 3)")
     parser.add_argument("--profile", action="store_true", help="cProfile the first size and print the top entries")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed (default: report only)")
     args = parser.parse_args(argv)
     if args.profile:
         import cProfile
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         ok &= ratio < limit
         print(f"  growth: {large:,} trials took {ratio:.2f} x the CPU time of {small:,} "
               f"(linear would be {scale:.0f} x; target < {limit:.0f} x)  {'ok' if ratio < limit else 'ABOVE TARGET'}")
-    return 0 if ok else 1
+    return 0 if ok or not args.check else 1
 
 
 if __name__ == "__main__":
