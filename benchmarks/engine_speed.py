@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = TARGET_GROWTH * scale / 10
         ok &= ratio < limit
         print(f"  growth: {large:,} trials took {ratio:.2f} x the CPU time of {small:,} "
-              f"(linear would be {scale:.0f} x; target < {limit:.0f} x)  {'ok' if ratio < limit else 'ABOVE TARGET'}")
+              f"(linear would be {scale:g} x; target < {limit:g} x)  {'ok' if ratio < limit else 'ABOVE TARGET'}")
     return 0 if ok or not args.check else 1
 
 
