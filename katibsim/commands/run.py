@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from katibsim.errors import InputError, SpecError
+from katibsim.errors import InputError, KatibsimError, SpecError
 from katibsim.spec.serialize import to_yaml
 
 NAME = "run"
@@ -166,8 +166,13 @@ def run(args: argparse.Namespace) -> int:
         if args.map or args.timeout is not None:
             raise InputError(f"--map and --timeout are options of the local backend, not of {args.backend}")
         backend = entry.factory()
-    result = execute(experiment, backend, seed=seed, algorithm=args.algorithm, algorithm_settings=settings,
-                     output_dir=out, validate=False)
+    try:
+        result = execute(experiment, backend, seed=seed, algorithm=args.algorithm, algorithm_settings=settings,
+                         output_dir=out, validate=False)
+    except KatibsimError:
+        if not args.resume:
+            _forget(out)  # refused before any trial (an unmapped path): the folder holds no run
+        raise
     wall = time.monotonic() - started
     from katibsim.backends.records import write_json_atomic
 
@@ -179,6 +184,21 @@ def run(args: argparse.Namespace) -> int:
         signum = getattr(getattr(backend, "guard", None), "signum", None) or signal.SIGINT
         return 128 + int(signum)
     return 0
+
+
+def _forget(out: Path) -> None:
+    trials = out / "trials"
+    if trials.is_dir() and any(trials.iterdir()):
+        return
+    for p in (out / RUN_FILE, trials):
+        try:
+            p.rmdir() if p.is_dir() else p.unlink()
+        except OSError:
+            pass
+    try:
+        out.rmdir()
+    except OSError:
+        pass
 
 
 def _run_sim(args, experiment, settings) -> int:
