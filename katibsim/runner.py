@@ -79,15 +79,33 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._=+-" else "_" for c in name)
 
 
+def _plugin_versions(scenario: Scenario, variant: Variant) -> str:
+    """Who provides the variant's algorithm and the objective, and at which version: a new
+    plugin release must not be mistaken for the runs of the old one on --resume."""
+    from katibsim import plugins
+
+    algo = (scenario.experiment_for(variant)["spec"].get("algorithm") or {}).get("algorithmName")
+    parts = []
+    for kind, name in (("algorithms", algo), ("objectives", scenario.objective.name)):
+        reg = plugins.registration(kind, name) if name else None
+        if reg is not None:
+            parts.append(f"{kind}:{name}:{reg.plugin}:{reg.distribution}:{reg.version}")
+    return "|".join(parts)
+
+
 def plan(scenario: Scenario, out: str | Path) -> list[RunTask]:
     """Every run of ``scenario`` (variants in file order, seeds in index order)."""
+    import hashlib
+
     base = scenario_dir(out, scenario) / "runs"
     tasks = []
     for v in scenario.variants:
+        versions = _plugin_versions(scenario, v)
         for i in range(scenario.seeds.count):
             seed = scenario.seeds.seed(i)
             path = base / _safe(v.name) / f"seed-{i:03d}.json"
-            tasks.append(RunTask(scenario, v.name, i, seed, str(path), scenario.run_key(v, seed)))
+            key = hashlib.sha256(f"{scenario.run_key(v, seed)}|{versions}".encode()).hexdigest()[:16]
+            tasks.append(RunTask(scenario, v.name, i, seed, str(path), key))
     return tasks
 
 

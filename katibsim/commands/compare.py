@@ -158,8 +158,18 @@ def build_model(sc, tasks, command: str):
     return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=metric, warnings=warnings)
 
 
+def _report_one(work) -> Any:
+    """Build, render and write one scenario's report; returns its model (for the index)."""
+    from katibsim.report.write import write_report
+
+    sc, tasks, command, directory, png = work
+    m = build_model(sc, tasks, command)
+    write_report(m, directory, png=png)
+    return m
+
+
 def run(args: argparse.Namespace) -> int:
-    from katibsim.report.write import write_index, write_report
+    from katibsim.report.write import write_index
     from katibsim.runner import plan, run_tasks, scenario_dir
 
     if args.jobs is not None and args.jobs < 1:
@@ -174,14 +184,18 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress)
     t_runs = time.perf_counter() - t0
-    models = []
-    for sc in scenarios:
-        m = build_model(sc, plans[sc.name], command)
-        write_report(m, scenario_dir(args.out, sc), png=not args.no_png)
-        models.append(m)
+    jobs = args.jobs or os.cpu_count() or 1
+    work = [(sc, plans[sc.name], command, str(scenario_dir(args.out, sc)), not args.no_png) for sc in scenarios]
+    if jobs > 1 and len(work) > 1:
+        # Figures take seconds per scenario; draw them side by side like the runs.
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            models = list(pool.map(_report_one, work))
+    else:
+        models = [_report_one(w) for w in work]
     write_index(models, args.out)
     t_all = time.perf_counter() - t0
-    jobs = args.jobs or os.cpu_count() or 1
     print(
         f"{progress.ran} runs in {t_runs:.1f}s ({jobs} jobs)"
         + (f", {progress.reused} reused" if progress.reused else "")

@@ -311,12 +311,14 @@ def index_blocks(models: Sequence[ReportModel]) -> list[Any]:
         out.append(Table(("scenario", "assertion", "asserted", "measured"), tuple((s, a.name, a.statement, a.outcome) for s, a in failed)))
     scored = [m for m in models if m.normalized.score]
     if len(scored) > 1:
-        names = sorted({v for m in scored for v in m.normalized.score})
+        # Only variants (by name) that took part in several scenarios: an average over one is not one.
+        names = sorted(v for v in {v for m in scored for v in m.normalized.score} if sum(v in m.normalized.score for m in scored) > 1)
         rows2 = []
         for v in names:
             vals = [m.normalized.score[v] for m in scored if v in m.normalized.score and not math.isnan(m.normalized.score[v])]
             mean = sum(vals) / len(vals) if vals else math.nan
             rows2.append((v, str(len(vals)), num(mean, 3), num(100 * (1 - mean), 3) if vals else "–"))
-        out.append(Heading(2, "Normalised score across scenarios (Bayesmark: mean over problems)"))
-        out.append(Table(("variant", "scenarios", "mean score (0 best, 1 random)", "100 × (1 − score)"), tuple(rows2)))
+        if rows2:
+            out.append(Heading(2, "Normalised score across scenarios (Bayesmark: mean over problems)"))
+            out.append(Table(("variant", "scenarios", "mean score (0 best, 1 random)", "100 × (1 − score)"), tuple(rows2)))
     return out
