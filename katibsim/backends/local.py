@@ -106,7 +106,7 @@ class LocalBackend(Backend):
         self.poll_interval = poll_interval
         self.kill_grace = kill_grace
         self.tail_lines = tail_lines
-        self.guard = SignalGuard()
+        self.guard = SignalGuard(raise_on_second=False)  # a second Ctrl-C skips the grace period
         self.interrupted = None
         self._running: dict[str, _Running] = {}
         self._ready: list[TrialEvent] = []
@@ -432,17 +432,17 @@ class LocalBackend(Backend):
         from katibsim.backends.process import stop_group
 
         names = list(self._running)
-        for run in self._running.values():
+        runs = list(self._running.values())
+        for run in runs:
             try:
                 os.killpg(run.proc.pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
                 pass
         end = monotonic() + self.kill_grace
-        for run in self._running.values():
-            try:
-                run.proc.wait(timeout=max(end - monotonic(), 0.0))
-            except Exception:  # noqa: BLE001 - TimeoutExpired: it gets SIGKILL below
-                pass
+        # A second Ctrl-C (guard.forced) cuts the grace period short.
+        while runs and monotonic() < end and not self.guard.forced and any(r.proc.poll() is None for r in runs):
+            time.sleep(0.02)
+        for run in runs:
             stop_group(run.proc, 0.0)
         self._running.clear()
         return names

@@ -117,14 +117,17 @@ class SignalGuard:
     """While installed, SIGINT / SIGTERM / SIGHUP set :attr:`signum` instead of ending katibsim.
 
     Installed only from the main thread (Python's rule); elsewhere it does nothing and the caller's
-    own handling applies. A second signal after the first raises KeyboardInterrupt, so a stuck
-    shutdown can still be forced.
+    own handling applies. A second signal sets :attr:`forced` (stop now, without a grace period)
+    and, with ``raise_on_second`` (the default), raises KeyboardInterrupt; a third always raises,
+    so a stuck shutdown can still be forced.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self) -> None:
+    def __init__(self, *, raise_on_second: bool = True) -> None:
+        self.raise_on_second = raise_on_second
         self.signum: int | None = None
+        self.forced = False
         self._old: dict[int, object] = {}
 
     @property
@@ -135,9 +138,13 @@ class SignalGuard:
         return signal.Signals(self.signum).name if self.signum is not None else ""
 
     def _handle(self, signum, frame) -> None:  # noqa: ARG002 - the signal API
-        if self.signum is not None:
+        if self.signum is None:
+            self.signum = signum
+            return
+        if self.raise_on_second or self.forced:
+            self.forced = True
             raise KeyboardInterrupt
-        self.signum = signum
+        self.forced = True
 
     def install(self) -> bool:
         if threading.current_thread() is not threading.main_thread() or self._old:

@@ -173,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.resume:
             _forget(out)  # refused before any trial (an unmapped path): the folder holds no run
         raise
+    except KeyboardInterrupt:  # Ctrl-C before the backend took over signals (trials are stopped by then)
+        print(f"interrupted: continue with: katibsim run {args.file} --backend {args.backend} --out {out} --resume",
+              file=sys.stderr)
+        return 130
     wall = time.monotonic() - started
     from katibsim.backends.records import write_json_atomic
 

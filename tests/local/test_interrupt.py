@@ -157,3 +157,20 @@ def test_kill_9_of_katibsim_takes_its_trials_down(tmp_path):
     cli.proc.kill()
     cli.finish()
     assert _gone(pids), "a trial outlived katibsim's SIGKILL"
+
+
+def test_signal_guard_turns_signals_into_flags_and_a_third_into_keyboardinterrupt():
+    from katibsim.backends.process import SignalGuard
+
+    guard = SignalGuard(raise_on_second=False)
+    assert guard.install()
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert guard.received and guard.name() == "SIGTERM" and not guard.forced
+        os.kill(os.getpid(), signal.SIGINT)
+        assert guard.forced and guard.name() == "SIGTERM"
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        guard.restore()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
