@@ -200,6 +200,8 @@ class Count:
 
 @dataclass(frozen=True)
 class _AssertionBase:
+    """What every assertion has: its name, where it is in the file, and the author's note."""
+
     name: str
     path: str  # assertions[i]
     description: str
@@ -267,6 +269,8 @@ Assertion = InvariantAssertion | TargetAssertion | PairedAssertion | ThresholdAs
 
 @dataclass(frozen=True)
 class ReportOptions:
+    """``report:`` of a scenario: the random-search baseline and the run drawn step by step."""
+
     baseline: str | None = None  # the random-search variant for the normalised score
     introspect_variant: str | None = None
     introspect_seed: int = 0
@@ -315,10 +319,9 @@ class Scenario:
         for a in sc.assertions:
             cnt = getattr(a, "seeds", None)
             if isinstance(cnt, Count) and cnt.k is not None and cnt.at_least and cnt.k > count:
-                key = "atLeast"
                 errors.append(
                     FieldError(
-                        f"{a.path}.seeds.{key}",
+                        f"{a.path}.seeds.atLeast",
                         f"needs {cnt.k} seeds but only {count} run (--seeds); use a percentage such as \"90%\"",
                         file=self.file,
                         value=cnt.k,
