@@ -1,8 +1,6 @@
-"""Hand-made runs for assertion and report tests (no engine needed)."""
+"""Hand-made runs for the compare tests (no engine needed)."""
 
 from __future__ import annotations
-
-import pytest
 
 from katibsim.report.rundata import RunData, TrialRecord
 
@@ -28,8 +26,3 @@ def make_run(variant, seed_index, values, *, maximize=True, parallel=1, duration
         reason="ExperimentMaxTrialsReached",
         **kw,
     )
-
-
-@pytest.fixture
-def run_factory():
-    return make_run
