@@ -357,6 +357,13 @@ class LocalBackend(Backend):
 
     # -- ending a trial --------------------------------------------------------------------------------------------
     def _finish(self, run: _Running, how: str, rc: int | None) -> TrialEvent:
+        event = self._end(run, how, rc)
+        if event.outcome == Outcome.SUCCEEDED and not event.message:
+            # The tail explains failures; a run's results stay small without it (output.log keeps all).
+            event = replace(event, output_tail=())
+        return event
+
+    def _end(self, run: _Running, how: str, rc: int | None) -> TrialEvent:
         name = run.launch.name
         end = run.stop_time if run.stop_time is not None else self.now()
         tail = last_lines(run.output, self.tail_lines)
