@@ -36,7 +36,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import numpy as np
 
 from katibsim.backends.base import Backend, Outcome, RunContext, TrialEvent, TrialLaunch
-from katibsim.backends.mapping import CommandPlan, LocalMap, LocalMapError, MapEntry, plan_command
+from katibsim.backends.mapping import CommandPlan, LocalMap, MapEntry, plan_command
 from katibsim.backends.process import SignalGuard, Tail, last_lines, monotonic, reap_group, spawn
 from katibsim.backends.records import TrialRecord, load_records, write_json_atomic, write_record
 from katibsim.errors import InputError, KatibsimError
