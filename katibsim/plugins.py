@@ -45,6 +45,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "katibsim_plugins.bayesianoptimization.plugin",
     "katibsim_plugins.medianstop",
     "katibsim_plugins.sim_backend",
+    "katibsim_plugins.local_backend",
+    "katibsim_plugins.kind_backend",
+    "katibsim_plugins.objectives.plugin",
 )
 
 # What each registration hook fills, by registry kind.

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from katibsim.errors import FieldError, InputError
 
-REAL_BACKENDS = ("local",)
+REAL_BACKENDS = ("local", "kind")
 _KEYS = {"name", "map", "timeout"}
 _KEY_FILE = "run-key.json"
 
@@ -91,7 +91,9 @@ def parse_backend(value: Any, path: str, *, base: str | Path | None = None) -> t
         errors.append(FieldError(f"{path}.timeout", "must be a number of seconds > 0", value=timeout))
         timeout = None
     if name == "sim" and (entries or timeout is not None):
-        errors.append(FieldError(path, "map and timeout are options of a real backend (local), not of sim"))
+        errors.append(FieldError(path, "map and timeout are options of a real backend (local, kind), not of sim"))
+    if name == "kind" and entries:
+        errors.append(FieldError(f"{path}.map", "the kind backend runs the trial images on the cluster; map is for local"))
     return BackendRef(name, tuple(entries), None if timeout is None else float(timeout),
                       str(Path(base).resolve()) if base is not None else None), errors
 

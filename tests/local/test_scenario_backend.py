@@ -89,3 +89,10 @@ def test_parse_backend_forms(tmp_path):
     assert [e.path for e in errors] == ["b"]
     _, errors = parse_backend({"name": "local", "map": ["nope"], "extra": 1}, "b")
     assert {e.path for e in errors} == {"b.map[0]", "b.extra"}
+
+
+def test_kind_is_a_scenario_backend_without_a_map(tmp_path):
+    ref, errors = parse_backend({"name": "kind", "timeout": 600}, "b", base=tmp_path)
+    assert errors == [] and ref.name == "kind" and ref.timeout == 600.0 and not ref.simulated
+    _, errors = parse_backend({"name": "kind", "map": ["/a=b"]}, "b", base=tmp_path)
+    assert [e.path for e in errors] == ["b.map"]
