@@ -27,7 +27,7 @@ test-slow: $(STAMP)
 ## make demo: the main job
 demo: $(STAMP)
 	$(BIN)/katibsim validate examples/tfjob-bayesian.yaml
-	$(BIN)/katibsim show examples/tfjob-bayesian.yaml
+	$(BIN)/katibsim simulate examples/tfjob-bayesian.yaml --objective mnist-tfjob --seed 1 -o table
 	$(BIN)/katibsim compare scenarios/seed-exploration.yaml scenarios/seed-tfjob-bayesian.yaml --out reports
 	@echo "seed report: reports/index.html (each scenario: reports/<name>/report.html, report.md, *.png, junit.xml)"
 
