@@ -346,6 +346,10 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
                 start=t.get("created"),
                 end=t.get("ended"),
                 true_value=truth,
+                reason=t.get("reason") or "",
+                message=t.get("message") or "",
+                output_tail=tuple(t.get("output_tail") or ()),
+                output_path=t.get("output_path"),
             )
         )
     status = r.get("status") or {}

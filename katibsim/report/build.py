@@ -14,6 +14,7 @@ import numpy as np
 
 from katibsim.assertions import AssertionResult, metric_context
 from katibsim.report import stats
+from katibsim.report.failures import failure_table
 from katibsim.report.metrics import METRICS, metric_value
 from katibsim.report.model import (
     Curve,
@@ -281,4 +282,5 @@ def build_report(
         provenance=provenance,
         warnings=tuple(warn),
         regret_axis=regret_axis,
+        failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
     )

@@ -6,6 +6,8 @@ so the page also reads well where images do not load (``$GITHUB_STEP_SUMMARY``).
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any, Sequence
 
 from katibsim.report.model import ReportModel
@@ -15,7 +17,16 @@ __all__ = ["render_markdown", "render_index_markdown", "render_blocks"]
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # "<" before a letter, "/", "!" or "?" would open an HTML tag (Go's "<nil>" in a Katib message
+    # would vanish, "<script>" would run); a comparison such as "< 0.1" stays as it is.
+    text = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", str(text))
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _fence(text: str) -> str:
+    # Longer than any run of backticks in the text, so printed output cannot close the block.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_blocks(items: Sequence[Any], *, image_prefix: str = "") -> str:
@@ -34,10 +45,12 @@ def render_blocks(items: Sequence[Any], *, image_prefix: str = "") -> str:
         elif isinstance(b, Bullets):
             out.append("\n".join(f"- {x}" for x in b.items))
         elif isinstance(b, Code):
-            out.append(f"```\n{b.text}\n```")
+            fence = _fence(b.text)
+            out.append(f"{fence}\n{b.text}\n{fence}")
         elif isinstance(b, Details):
             inner = render_blocks(b.body, image_prefix=image_prefix)
-            out.append(f"<details><summary>{b.summary}</summary>\n\n{inner}\n\n</details>")
+            # The summary is raw HTML in Markdown: escape it (trial names and messages are data).
+            out.append(f"<details><summary>{html.escape(b.summary, quote=False)}</summary>\n\n{inner}\n\n</details>")
         else:  # pragma: no cover - every block type is handled above
             raise TypeError(f"unknown block {b!r}")
     return "\n\n".join(out) + "\n"

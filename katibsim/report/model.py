@@ -17,6 +17,8 @@ __all__ = [
     "Distribution",
     "DuplicateRow",
     "ExplorationView",
+    "FailedTrial",
+    "FailureTable",
     "Introspection",
     "IntrospectionStep",
     "NormalizedScores",
@@ -180,6 +182,36 @@ class DuplicateRow:
 
 
 @dataclass(frozen=True)
+class FailedTrial:
+    """One trial that did not end well: its run, its condition with Katib's reason and message, and
+    the last lines it printed (real backends only; capped, ``omitted_lines`` says how many of the
+    kept tail were left out; ``output_path`` holds all of it)."""
+
+    seed_index: int
+    seed: int
+    trial: str
+    condition: str
+    reason: str
+    message: str
+    output_tail: tuple[str, ...] = ()
+    omitted_lines: int = 0
+    output_path: str | None = None
+
+
+@dataclass(frozen=True)
+class FailureTable:
+    """The failed trials of one variant over its runs: ``counts`` by condition, ``total`` trials,
+    the first ``trials`` shown (spread over the seeds) and ``omitted`` = those not shown."""
+
+    variant: str
+    runs: int
+    total: int
+    counts: Mapping[str, int]
+    trials: tuple[FailedTrial, ...]
+    omitted: int = 0
+
+
+@dataclass(frozen=True)
 class Provenance:
     katibsim: str
     python: str
@@ -222,6 +254,7 @@ class ReportModel:
     # Curves on a log regret axis: the optimum is known and no observed value lies beyond it
     # (observation noise can push one past it; then the values themselves are drawn).
     regret_axis: bool = False
+    failures: tuple[FailureTable, ...] = ()  # one per variant (see katibsim.report.failures)
 
     @property
     def passed(self) -> bool:

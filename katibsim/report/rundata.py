@@ -1,7 +1,7 @@
 """The report's view of one run: its trials in order, with values and simulated times, and its Katib status.
 
 Reports and assertions read runs only through :class:`RunData`, so they do not depend on the
-engine's result layout; :func:`from_result_dict` is the one adapter from the engine's
+engine's result layout; :func:`katibsim.runner.run_data` is the one adapter from the engine's
 ``RunResult.to_dict()``, and tests build ``RunData`` by hand.
 """
 
@@ -29,6 +29,12 @@ class TrialRecord:
     start: float | None = None
     end: float | None = None
     true_value: float | None = None  # the objective's noise-free value at this assignment, when known
+    # Why it ended as it did (the reason and message of its last condition, as Katib writes them),
+    # and, from real backends only, the last lines the process printed and the file holding all of it.
+    reason: str = ""
+    message: str = ""
+    output_tail: tuple[str, ...] = ()
+    output_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,8 @@ def _as_float(v: Any) -> float | None:
 
 
 def trials_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[TrialRecord, ...]:
-    """TrialRecords from plain dicts with keys number, name, assignment, value, condition, start, end."""
+    """TrialRecords from plain dicts with keys number, name, assignment, value, condition, start, end
+    (and optionally true_value, reason, message, output_tail, output_path)."""
     out = []
     for i, d in enumerate(items, start=1):
         out.append(
@@ -200,6 +207,10 @@ def trials_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[TrialRecord, 
                 start=_as_float(d.get("start")),
                 end=_as_float(d.get("end")),
                 true_value=_as_float(d.get("true_value")),
+                reason=str(d.get("reason") or ""),
+                message=str(d.get("message") or ""),
+                output_tail=tuple(str(x) for x in d.get("output_tail") or ()),
+                output_path=None if d.get("output_path") is None else str(d["output_path"]),
             )
         )
     return tuple(out)

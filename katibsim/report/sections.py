@@ -3,7 +3,7 @@
 Markdown and HTML render the same blocks, so the two never disagree on a number; this module
 decides what a reader sees and in which order (``../shared/reference/sim-anchors.md`` §6.2):
 the verdict first, then the curves, distributions, ranks and scores, the exploration view, the
-optimal trials, the model step by step, duplicates, and provenance last.
+optimal trials, the model step by step, the failed trials, duplicates, and provenance last.
 """
 
 from __future__ import annotations
@@ -186,6 +186,56 @@ def _introspection_blocks(m: ReportModel) -> list[Any]:
     return out
 
 
+def _failure_blocks(m: ReportModel) -> list[Any]:
+    if not any(f.total for f in m.failures):
+        return [Para("No trial ended Failed or MetricsUnavailable in any run.")]
+    out: list[Any] = [
+        Para(
+            "Trials that ended Failed or MetricsUnavailable (Katib counts both against maxFailedTrialCount), and "
+            "EarlyStopped ones whose message says more than Katib's default, with the reason and message of their "
+            "last condition. Trials run as real processes also show the last lines they printed; simulated "
+            "failures have no output."
+        ),
+        Table(
+            ("variant", "runs", "failed trials", "by condition"),
+            tuple(
+                (f.variant, str(f.runs), str(f.total), ", ".join(f"{c} {n}" for c, n in f.counts.items()) or "–")
+                for f in m.failures
+            ),
+        ),
+    ]
+    for f in m.failures:
+        if not f.total:
+            continue
+        out.append(Heading(3, f"{f.variant}: {f.total} trial{'s' if f.total != 1 else ''} in {f.runs} run{'s' if f.runs != 1 else ''}"))
+        rows = tuple(
+            (f"#{t.seed_index} ({t.seed})", t.trial, t.condition, t.reason or "–", t.message or "–") for t in f.trials
+        )
+        out.append(Table(("seed", "trial", "condition", "reason", "message"), rows))
+        if f.omitted:
+            out.append(Para(f"… and {f.omitted} more not shown here (every trial is in the runs' result files)."))
+        for t in f.trials:
+            if not t.output_tail and not t.output_path:
+                continue
+            if t.output_tail:
+                what = f"last {len(t.output_tail)} line{'s' if len(t.output_tail) != 1 else ''} of output"
+            else:
+                what = "printed nothing"
+            body: list[Any] = []
+            where = []
+            if t.omitted_lines:
+                where.append(f"{t.omitted_lines} earlier line{'s' if t.omitted_lines != 1 else ''} left out")
+            if t.output_path:
+                where.append(f"all of it in {t.output_path}")
+            if where:
+                text = "; ".join(where)
+                body.append(Para(text[0].upper() + text[1:] + "."))
+            if t.output_tail:
+                body.append(Code("\n".join(t.output_tail)))
+            out.append(Details(f"seed #{t.seed_index}: {t.trial} ({t.condition}): {what}", tuple(body)))
+    return out
+
+
 def _duplicate_blocks(m: ReportModel) -> list[Any]:
     total = sum(d.total for d in m.duplicates)
     rows = tuple((d.variant, str(d.total), ", ".join(str(x) for x in d.per_seed)) for d in m.duplicates)
@@ -287,6 +337,8 @@ def blocks(m: ReportModel) -> list[Any]:
     out.append(Heading(2, "Optimal trials"))
     out += _optimal_blocks(m)
     out += _introspection_blocks(m)
+    out.append(Heading(2, "Failed trials"))
+    out += _failure_blocks(m)
     out.append(Heading(2, "Duplicate suggestions"))
     out += _duplicate_blocks(m)
     out.append(Heading(2, "Provenance"))
