@@ -36,6 +36,7 @@ class Config:
     n_candidates: int | None = None  # None = auto
     n_restarts: int = 8
     hedge_eta: float = 1.0
+    output_warping: str = "power"
 
     @property
     def acq_kind(self) -> str:
@@ -86,6 +87,12 @@ SETTINGS_SPEC: tuple[SettingSpec, ...] = (
         katib=False,
     ),
     SettingSpec("n_restarts", str(DEFAULTS.n_restarts), "Best candidates polished by L-BFGS-B (>= 1).", katib=False),
+    SettingSpec(
+        "output_warping",
+        DEFAULTS.output_warping,
+        "none, or power: a Yeo-Johnson transform of the observations fitted by maximum likelihood (for objectives spanning orders of magnitude).",
+        katib=False,
+    ),
     SettingSpec("hedge_eta", str(DEFAULTS.hedge_eta), "Learning rate of the gp_hedge portfolio (> 0).", katib=False),
 )
 
@@ -159,6 +166,8 @@ def parse(settings: Mapping[str, str]) -> Config:
             kw[name] = None if value == "auto" else _int(name, value, lambda v: 16 <= v <= 1_000_000, "auto or an integer in [16, 1000000]")
         elif name == "n_restarts":
             kw[name] = _int(name, value, lambda v: 1 <= v <= 1000, "an integer in [1, 1000]")
+        elif name == "output_warping":
+            kw[name] = _enum(name, value, ("none", "power"))
         elif name == "hedge_eta":
             kw[name] = _float(name, value, lambda v: v > 0, "a number > 0")
     return Config(**kw)

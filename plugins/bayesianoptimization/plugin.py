@@ -17,6 +17,7 @@ Flow of one ``suggest(trials, count)``:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -34,6 +35,7 @@ from .encoding import CAT, CONT, Encoding
 from .gp import FitCache, Posterior, standardize
 from .optimize import ENUMERATE_UP_TO, enumerate_space, maximize
 from .prior import Prior
+from .warping import fit_lambda, yeo_johnson, yeo_johnson_inverse
 
 HEDGE_KINDS = ("ucb", "logei", "pi")
 # The matrices here are small (tens to hundreds of rows): a multi-threaded BLAS only adds
@@ -138,10 +140,15 @@ class BayesianOptimization(Algorithm):
         return None
 
     # -- model ------------------------------------------------------------------------------------
-    def _model(self, X: np.ndarray, y: np.ndarray) -> tuple[Posterior, float, float]:
+    def _model(self, X: np.ndarray, y: np.ndarray) -> tuple[Posterior, "Units"]:
         ys, mean, std = standardize(y)
-        hyper = self._fits.fit(X, y)
-        return Posterior(X, ys, hyper, self.enc.cat_mask), mean, std
+        units = Units(mean, std)
+        if self.config.output_warping == "power":
+            lam = fit_lambda(ys)
+            ys, m2, s2 = standardize(yeo_johnson(ys, lam))
+            units = Units(mean, std, lam, m2, s2)
+        hyper = self._fits.fit(X, ys)
+        return Posterior(X, ys, hyper, self.enc.cat_mask), units
 
     def _cost_model(self, costs) -> CostModel | None:
         if not self.config.per_second or len(costs) < 2:
@@ -191,7 +198,7 @@ class BayesianOptimization(Algorithm):
                 a = self._initial(index, exclude, rng)
             else:
                 if post is None:
-                    post, _, _ = self._model(X, y)
+                    post, _ = self._model(X, y)
                     best = float(np.max(post.y))
                     anchors = X[np.argsort(-post.y)[:3]]
                     cost = self._cost_model(costs)
@@ -273,7 +280,7 @@ class BayesianOptimization(Algorithm):
         used, X, y, pending, costs = self._history(trials)
         if len(y) < 2:
             return None
-        post, mean, std = self._model(X, y)
+        post, units = self._model(X, y)
         best_i = int(np.argmax(post.y))
         col = self.enc.columns[j]
         grid_u = np.linspace(0.0, 1.0, points) if col.kind == CONT else col.grid
@@ -288,13 +295,15 @@ class BayesianOptimization(Algorithm):
         n_model = max(0, len(trials) - self.config.n_initial_points)
         acq = self._acquisition(kind, float(np.max(post.y[: len(y)])), n_model)
         sign = 1.0 if self.objective.maximize else -1.0
+        centre = units.to_internal(mu)
+        half = 0.5 * (units.to_internal(mu + sigma) - units.to_internal(mu - sigma))
         xs = [self.enc.decode(r)[param] for r in rows]
         observed = [(t.assignment[param], float(t.value)) for t in trials if t.has_value and param in t.assignment]
         return {
             "param": param,
             "x": xs,
-            "mean": (sign * (mean + std * mu)).tolist(),
-            "std": (std * sigma).tolist(),
+            "mean": (sign * centre).tolist(),
+            "std": half.tolist(),
             "acquisition": acq.natural(mu, sigma).tolist(),
             "acq_func": self.config.acq_func if self.config.acq_kind != "hedge" else "UCB (gp_hedge portfolio member)",
             "kappa": acq.kappa,
@@ -303,8 +312,26 @@ class BayesianOptimization(Algorithm):
             "observed": observed,
             "next": self.suggest(trials, 1)[0],
             "lengthscales": dict(zip(names, post.hyper.lengthscales.tolist())),
-            "noise": post.hyper.noise * std * std,
+            "noise": post.hyper.noise * units.std**2 if units.lam is None else None,
+            "output_warping": self.config.output_warping,
+            "warping_lambda": units.lam,
         }
+
+
+@dataclass(frozen=True)
+class Units:
+    """From the model's units back to the internal (maximised) objective: unstandardise, unwarp."""
+
+    mean: float
+    std: float
+    lam: float | None = None
+    mean2: float = 0.0
+    std2: float = 1.0
+
+    def to_internal(self, z: np.ndarray) -> np.ndarray:
+        if self.lam is not None:
+            z = yeo_johnson_inverse(self.mean2 + self.std2 * np.asarray(z), self.lam)
+        return self.mean + self.std * np.asarray(z)
 
 
 @hookimpl
