@@ -36,11 +36,17 @@ class Config:
     n_candidates: int | None = None  # None = auto
     n_restarts: int = 8
     hedge_eta: float = 1.0
-    output_warping: str = "power"
+    output_warping: str = "auto"
 
     @property
     def acq_kind(self) -> str:
         return ACQ_KIND[self.acq_func]
+
+    @property
+    def warp(self) -> bool:
+        if self.output_warping == "auto":
+            return self.acq_kind != "ucb"
+        return self.output_warping == "power"
 
     @property
     def per_second(self) -> bool:
@@ -90,7 +96,8 @@ SETTINGS_SPEC: tuple[SettingSpec, ...] = (
     SettingSpec(
         "output_warping",
         DEFAULTS.output_warping,
-        "none, or power: a Yeo-Johnson transform of the observations fitted by maximum likelihood (for objectives spanning orders of magnitude).",
+        "power: a Yeo-Johnson transform of the observations fitted by maximum likelihood (objectives spanning orders of magnitude); "
+        "none; auto: power, except for UCB/LCB, whose kappa counts standard deviations of the observations themselves.",
         katib=False,
     ),
     SettingSpec("hedge_eta", str(DEFAULTS.hedge_eta), "Learning rate of the gp_hedge portfolio (> 0).", katib=False),
@@ -167,7 +174,7 @@ def parse(settings: Mapping[str, str]) -> Config:
         elif name == "n_restarts":
             kw[name] = _int(name, value, lambda v: 1 <= v <= 1000, "an integer in [1, 1000]")
         elif name == "output_warping":
-            kw[name] = _enum(name, value, ("none", "power"))
+            kw[name] = _enum(name, value, ("auto", "none", "power"))
         elif name == "hedge_eta":
             kw[name] = _float(name, value, lambda v: v > 0, "a number > 0")
     return Config(**kw)

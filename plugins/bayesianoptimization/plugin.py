@@ -143,7 +143,7 @@ class BayesianOptimization(Algorithm):
     def _model(self, X: np.ndarray, y: np.ndarray) -> tuple[Posterior, "Units"]:
         ys, mean, std = standardize(y)
         units = Units(mean, std)
-        if self.config.output_warping == "power":
+        if self.config.warp:
             lam = fit_lambda(ys)
             ys, m2, s2 = standardize(yeo_johnson(ys, lam))
             units = Units(mean, std, lam, m2, s2)

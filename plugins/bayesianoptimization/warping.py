@@ -18,9 +18,6 @@ LAMBDA_BOUNDS = (-1.0, 3.0)
 # An exponent fitted to a handful of points is noise, and a wrong warp early distorts the
 # exploration constants (kappa in standard deviations); below this many observations: identity.
 MIN_OBSERVATIONS = 10
-# Warp only when the data are clearly non-Gaussian: the fitted exponent must beat the identity
-# by this many nats of log likelihood (a likelihood-ratio test, chi2(1) at about 5 %).
-MIN_GAIN = 2.0
 
 
 def yeo_johnson(y: np.ndarray, lam: float) -> np.ndarray:
@@ -64,14 +61,10 @@ def _neg_loglik(lam: float, y: np.ndarray, jac_term: float) -> float:
     return 0.5 * y.size * math.log(var) - (lam - 1.0) * jac_term
 
 
-def fit_lambda(y: np.ndarray, min_gain: float = MIN_GAIN) -> float:
+def fit_lambda(y: np.ndarray) -> float:
     """Maximum-likelihood exponent for (already standardised) ``y``; 1.0 (identity) when degenerate."""
     if y.size < MIN_OBSERVATIONS or float(np.ptp(y)) == 0.0:
         return 1.0
     jac = float(np.sum(np.sign(y) * np.log1p(np.abs(y))))
     res = minimize_scalar(_neg_loglik, bounds=LAMBDA_BOUNDS, args=(y, jac), method="bounded", options={"xatol": 1e-3})
-    if not res.success or not math.isfinite(res.x):
-        return 1.0
-    if _neg_loglik(1.0, y, jac) - float(res.fun) < min_gain:
-        return 1.0
-    return float(res.x)
+    return float(res.x) if res.success and math.isfinite(res.x) else 1.0
