@@ -9,6 +9,7 @@ trusts an answer: :func:`checked_suggest` verifies it and names the plugin that 
 
 from __future__ import annotations
 
+import collections.abc as _abc
 import math
 import weakref
 from abc import ABC, abstractmethod
@@ -237,10 +238,20 @@ class HistoryKeys:
 
     Katib sends the whole history on every call (reference §4.2), so recomputing every key on
     every call costs O(n) per call and O(n²) per experiment. Histories only grow, so this keeps
-    the keys of the prefix it has seen and adds the new trials. The prefix is recognised by the
-    name and assignment of its first, middle and last trial; any mismatch rebuilds from scratch
-    (``update`` then reports ``rebuilt=True``), so an unrelated history never reuses stale keys.
-    Trials whose assignment is not a point of the space are skipped.
+    the keys of the prefix it has seen and adds the new trials. Two ways tell that the history
+    it is given extends the one it saw:
+
+    * a *versioned* history — the same object as last time, carrying an ``epoch`` attribute (the
+      engine's read-only history) that has not changed. The owner of such a history promises that
+      while ``epoch`` stays the same, entries are only appended at the end or replaced by a trial
+      with the same name and assignment (a new condition or observation); removing an entry
+      changes ``epoch``. Nothing is probed then: an update costs O(new trials).
+    * any other sequence — the prefix is recognised by the name and assignment of its first,
+      middle and last trial.
+
+    Any mismatch rebuilds from scratch (``update`` then reports ``rebuilt=True``), so an unrelated
+    history never reuses stale keys. Trials whose assignment is not a point of the space are
+    skipped.
     """
 
     def __init__(self, space: SearchSpace, key: Callable[[Mapping[str, Value]], Any] | None = None):
@@ -248,7 +259,9 @@ class HistoryKeys:
         self._key = key or space.key
         self.keys: set = set()
         self._n = 0
-        self._probes: tuple = ()
+        self._probes: tuple | None = ()  # None: not taken (the last update was a versioned one)
+        self._source: "weakref.ref | None" = None  # the versioned history of the last update
+        self._epoch: Any = None
 
     def _probe(self, trials: Sequence[Trial], n: int) -> tuple:
         if n == 0:
@@ -256,19 +269,52 @@ class HistoryKeys:
         idx = sorted({0, n // 2, n - 1})
         return tuple((i, trials[i].name, dict(trials[i].assignment)) for i in idx)
 
+    def _prefix_matches(self, trials: Sequence[Trial]) -> bool:
+        """True when the probes taken at the last update still describe ``trials``' first ``_n``."""
+        if self._probes is None:
+            return False
+        for i, name, assignment in self._probes:
+            t = trials[i]
+            if t.name != name:
+                return False
+            a = t.assignment
+            if (a if type(a) is dict else dict(a)) != assignment:
+                return False
+        return True
+
+    def _versioned_source(self, trials: Sequence[Trial]) -> Any:
+        """The epoch of ``trials`` when it is the versioned history of the last update, else None."""
+        epoch = getattr(trials, "epoch", None)
+        if epoch is None or self._source is None or self._source() is not trials or epoch != self._epoch:
+            return None
+        return epoch
+
     def update(self, trials: Sequence[Trial]) -> bool:
         """Bring ``keys`` up to date with ``trials``; True when the cache had to be rebuilt."""
         rebuilt = False
         n = self._n
-        if n > len(trials) or (n and self._probe(trials, n) != self._probes):
+        if n > len(trials):
+            rebuilt = True
+        elif n and self._versioned_source(trials) is None and not self._prefix_matches(trials):
+            rebuilt = True
+        if rebuilt:
             self.keys = set()
             n = 0
-            rebuilt = True
-        for t in trials[n:]:
-            k = self.key_of(t.assignment)
+        keys = self.keys
+        key_of = self.key_of
+        for t in trials[n:] if n else trials:
+            k = key_of(t.assignment)
             if k is not None:
-                self.keys.add(k)
+                keys.add(k)
         self._n = len(trials)
+        epoch = getattr(trials, "epoch", None)
+        if epoch is not None:
+            try:
+                self._source, self._epoch, self._probes = weakref.ref(trials), epoch, None
+                return rebuilt
+            except TypeError:  # not weak-referenceable: probe it like any sequence
+                pass
+        self._source, self._epoch = None, None
         self._probes = self._probe(trials, self._n)
         return rebuilt
 
@@ -360,7 +406,8 @@ def checked_suggest(
         raw, exhausted, message = exc.assignments, True, str(exc)
     except Exception as exc:  # noqa: BLE001 - a plugin bug must not look like a katibsim bug
         raise _broken(algorithm, plugin, f"suggest() raised {type(exc).__name__}: {exc}") from exc
-    if isinstance(raw, (str, bytes, Mapping)) or not isinstance(raw, Sequence):
+    # collections.abc, not typing: the same test, without typing's slow isinstance hook (per call).
+    if type(raw) is not list and (isinstance(raw, (str, bytes, _abc.Mapping)) or not isinstance(raw, _abc.Sequence)):
         raise _broken(algorithm, plugin, f"suggest() must return a list of assignments, got {type(raw).__name__}")
     n = len(raw)
     if exhausted and n > count:
@@ -370,7 +417,7 @@ def checked_suggest(
     space = algorithm.space
     out: list[dict[str, Value]] = []
     for i, a in enumerate(raw):
-        if not isinstance(a, Mapping):
+        if type(a) is not dict and not isinstance(a, _abc.Mapping):
             raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} is a {type(a).__name__}, not a mapping")
         problems = space.problems(a)
         if problems:

@@ -135,6 +135,11 @@ class History(list):
     cost what a list's do (algorithms index and slice the history on every call), and marked
     ``read_only`` so ``checked_suggest`` passes it as is instead of copying it: no step of a run
     copies the whole history. Services must not mutate it.
+
+    ``epoch`` is the version :class:`katibsim.algorithm.HistoryKeys` relies on: it changes
+    whenever a trial leaves the history; in between, trials are only appended, or replaced by the
+    same trial (same name and assignment) in a new condition — so a service that saw this object
+    at the same ``epoch`` need only look at the entries past the ones it has seen.
     """
 
     read_only = True
@@ -143,12 +148,14 @@ class History(list):
         super().__init__()
         self._pos: dict[str, int] = {}
         self._holes = 0
+        self.epoch = 0
 
     def compact(self) -> "History":
         if self._holes:
             self[:] = [t for t in self if t is not None]
             self._pos = {t.name: i for i, t in enumerate(self)}
             self._holes = 0
+            self.epoch += 1
         return self
 
     def add(self, trial: Trial) -> None:
@@ -156,7 +163,8 @@ class History(list):
         self.append(trial)
 
     def put(self, trial: Trial) -> None:
-        """Replace the entry of ``trial.name`` (its condition or observation changed)."""
+        """Replace the entry of ``trial.name`` (its condition or observation changed; its
+        assignment must stay the same, see ``epoch``)."""
         self[self._pos[trial.name]] = trial
 
     def drop(self, name: str) -> None:
@@ -164,6 +172,7 @@ class History(list):
         i = self._pos.pop(name)
         self[i] = None
         self._holes += 1
+        self.epoch += 1
 
 
 class Controller:
