@@ -26,6 +26,9 @@ from scipy.stats import qmc
 from .encoding import CAT, CONT, ORD, Encoding
 
 ENUMERATE_UP_TO = 4096
+# Local candidates around the best observations: Gaussian steps of these fractions of each
+# length-scale (fine steps let the last trials of a run settle precisely on the optimum).
+LOCAL_STEPS = (0.02, 0.1, 0.3)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def maximize(
         pick = anchors[rng.integers(len(anchors), size=n_local)]
         # Perturb on the model's own scale: a step of a fraction of each length-scale.
         ls = np.ones(enc.dim) if lengthscales is None else np.minimum(lengthscales, 1.0)
-        frac = rng.choice([0.02, 0.1, 0.3], size=(n_local, 1))
+        frac = rng.choice(LOCAL_STEPS, size=(n_local, 1))
         local = pick + rng.standard_normal((n_local, enc.dim)) * frac * ls
         cat = enc.cat_mask
         local[:, cat] = pick[:, cat]
