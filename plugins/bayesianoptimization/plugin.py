@@ -48,7 +48,7 @@ class BayesianOptimization(Algorithm):
     name = "bayesianoptimization"
     description = (
         "Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, MAP hyperparameters, log-EI/UCB/PI/"
-        "gp_hedge, Sobol + L-BFGS-B acquisition maximisation, kriging-believer batches, no duplicates)"
+        "gp_hedge, Sobol + L-BFGS-B acquisition maximisation, capped kriging-believer batches, output warping, no duplicates)"
     )
     capabilities = Capabilities(batch=True)
     settings_spec = cfg.SETTINGS_SPEC
@@ -129,7 +129,7 @@ class BayesianOptimization(Algorithm):
 
     def _random_new(self, exclude: set, rng: np.random.Generator) -> dict[str, Value] | None:
         size = self.enc.size()
-        if size is not None and size <= ENUMERATE_UP_TO:
+        if size is not None and size <= 100 * ENUMERATE_UP_TO:
             rows = enumerate_space(self.enc)
             free = [r for r in rows if self.enc.key(r) not in exclude]
             return self.enc.decode(free[int(rng.integers(len(free)))]) if free else None
@@ -207,8 +207,11 @@ class BayesianOptimization(Algorithm):
                     if self.config.acq_kind == "hedge":
                         self._hedge_update(trials, post)
                 row = self._choose(post, best, index - n_init, cost, exclude, anchors, rng)
-                a = None if row is None else self.enc.decode(row)
-                if row is not None:
+                if row is None:
+                    # Every candidate was used (a nearly full finite space): any unused point will do.
+                    a = self._random_new(exclude, rng)
+                else:
+                    a = self.enc.decode(row)
                     post = post.condition_on(row[None, :], self._lie(post, row[None, :], best))
             if a is None:
                 raise SearchSpaceExhausted(

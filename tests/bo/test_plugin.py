@@ -216,3 +216,13 @@ def test_mixed_space_suggestions_are_feasible_and_new():
             assert space.contains(a), space.problems(a)
             trials.append(Trial(f"t{len(trials)}", a, TrialCondition.SUCCEEDED, value=float(rng.random())))
     assert len({space.key(t.assignment) for t in trials}) == len(trials)
+
+
+def test_a_nearly_full_large_finite_space_still_finds_the_unused_points():
+    space = SearchSpace((Parameter("a", ParameterType.INT, min=0, max=99), Parameter("b", ParameterType.INT, min=0, max=49)))
+    algo = BayesianOptimization(space, MAXIMIZE, {}, seed=0)  # 5000 points: beyond exhaustive scoring
+    free = [{"a": 7, "b": 3}, {"a": 99, "b": 49}, {"a": 50, "b": 0}]
+    used = {space.key({"a": a, "b": b}) for a in range(100) for b in range(50)} - {space.key(f) for f in free}
+    got = algo._random_new(used, np.random.default_rng(0))
+    assert got in free
+    assert algo._random_new(used | {space.key(f) for f in free}, np.random.default_rng(0)) is None
