@@ -334,29 +334,91 @@ class SuggestResult:
     (by :meth:`SearchSpace.key`) to an earlier trial's or to another one in the same answer — the
     compute Katib users lose to repeated suggestions (reference §9 item 6); ``exhausted`` is True
     when the algorithm raised :class:`SearchSpaceExhausted` (then ``assignments`` holds the fewer
-    than requested that were left, and ``message`` its reason).
+    than requested that were left, and ``message`` its reason); ``keys`` holds each assignment's
+    :meth:`SearchSpace.key` (its Katib strings in parameter order), so the host need not format it
+    again.
     """
 
     assignments: tuple[dict[str, Value], ...]
     duplicates: int = 0
     exhausted: bool = False
     message: str | None = None
+    keys: tuple[tuple[str, ...], ...] = ()  # SearchSpace.key of each assignment: its Katib strings
 
 
-# Per-algorithm-object caches of history keys, so the engine's repeated calls stay O(new trials).
-_HISTORY_CACHE: "weakref.WeakKeyDictionary[Algorithm, HistoryKeys]" = weakref.WeakKeyDictionary()
+class FastFeasible:
+    """A shortcut of :meth:`SearchSpace.problems` for the common parameter kinds, never more lenient.
+
+    ``self(a)`` is True only when ``a`` names exactly the space's parameters and every value is a
+    ``float`` in [min, max] of a double without step, an ``int`` in [min, max] of an int without
+    step, or one of a categorical's strings — each a case where ``problems(a)`` is empty. Anything
+    else (False) goes through ``problems`` itself, which gives the reasons. The host checks every
+    answer of every call; most are this simple.
+    """
+
+    _DOUBLE, _INT, _CATEGORICAL = 0, 1, 2
+
+    def __init__(self, space: SearchSpace) -> None:
+        checks = []
+        usable = True
+        for p in space:
+            if p.type == ParameterType.CATEGORICAL:
+                checks.append((p.name, self._CATEGORICAL, 0.0, 0.0, frozenset(p.values)))
+            elif p.type in (ParameterType.DOUBLE, ParameterType.INT) and p.step is None:
+                lo, hi = p.bounds
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    usable = False
+                kind = self._DOUBLE if p.type == ParameterType.DOUBLE else self._INT
+                checks.append((p.name, kind, lo, hi, frozenset()))
+            else:
+                usable = False
+        self.usable = usable
+        self._checks = tuple(checks)
+        self._n = len(checks)
+
+    def __call__(self, a: Mapping[str, object]) -> bool:
+        if not self.usable or len(a) != self._n:
+            return False
+        for name, kind, lo, hi, values in self._checks:
+            if name not in a:
+                return False
+            v = a[name]
+            t = type(v)
+            if kind == 0:  # _DOUBLE (literals: this runs for every parameter of every answer)
+                if t is not float or not lo <= v <= hi:  # NaN fails the comparison
+                    return False
+            elif kind == 1:  # _INT
+                if t is not int or not lo <= v <= hi:
+                    return False
+            elif t is not str or v not in values:  # _CATEGORICAL
+                return False
+        return True
 
 
-def _history_keys(algorithm: Algorithm, trials: Sequence[Trial]) -> set:
+class _HostCache:
+    """What :func:`checked_suggest` keeps per algorithm object: the history's keys, the shortcut."""
+
+    __slots__ = ("space", "history", "feasible")
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self.history = HistoryKeys(space)
+        self.feasible = FastFeasible(space)
+
+
+# Per-algorithm-object caches, so the engine's repeated calls stay O(new trials).
+_HOST_CACHE: "weakref.WeakKeyDictionary[Algorithm, _HostCache]" = weakref.WeakKeyDictionary()
+
+
+def _host_cache(algorithm: Algorithm) -> _HostCache:
     try:
-        cache = _HISTORY_CACHE.get(algorithm)
+        cache = _HOST_CACHE.get(algorithm)
         if cache is None or cache.space is not algorithm.space:
-            cache = HistoryKeys(algorithm.space)
-            _HISTORY_CACHE[algorithm] = cache
+            cache = _HostCache(algorithm.space)
+            _HOST_CACHE[algorithm] = cache
     except TypeError:  # not weak-referenceable (__slots__): no cache
-        cache = HistoryKeys(algorithm.space)
-    cache.update(trials)
-    return cache.keys
+        cache = _HostCache(algorithm.space)
+    return cache
 
 
 def _plugin_name(algorithm: Algorithm, plugin: str | None) -> str:
@@ -415,20 +477,28 @@ def checked_suggest(
     if not exhausted and n != count:
         raise _broken(algorithm, plugin, f"asked for {count} assignments, got {n}")
     space = algorithm.space
+    cache = _host_cache(algorithm)
+    feasible = cache.feasible
     out: list[dict[str, Value]] = []
     for i, a in enumerate(raw):
         if type(a) is not dict and not isinstance(a, _abc.Mapping):
             raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} is a {type(a).__name__}, not a mapping")
-        problems = space.problems(a)
-        if problems:
-            raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} {dict(a)!r} is not feasible: " + "; ".join(problems))
+        if not feasible(a):
+            problems = space.problems(a)
+            if problems:
+                raise _broken(algorithm, plugin,
+                              f"assignment {i + 1} of {n} {dict(a)!r} is not feasible: " + "; ".join(problems))
         out.append(space.coerce(a))
-    seen = _history_keys(algorithm, history)
+    cache.history.update(history)
+    seen = cache.history.keys
     batch: set = set()
     duplicates = 0
+    keys = []
     for a in out:
         k = space.key(a)
         if k in seen or k in batch:
             duplicates += 1
         batch.add(k)
-    return SuggestResult(assignments=tuple(out), duplicates=duplicates, exhausted=exhausted, message=message)
+        keys.append(k)
+    return SuggestResult(assignments=tuple(out), duplicates=duplicates, exhausted=exhausted, message=message,
+                         keys=tuple(keys))

@@ -211,6 +211,7 @@ class Controller:
         self.max_failed = self.spec.max_failed_trial_count
         self.retain = bool(self.spec.trial_template and self.spec.trial_template.retain)
         self.space = algorithm.space
+        self._param_names = self.space.names
         self.names = TrialNamer(experiment.name, names_rng)
         self.render = not backend.simulated
 
@@ -430,8 +431,9 @@ class Controller:
         self.duplicates += result.duplicates
         rules: tuple[Rule, ...] = tuple(self.es.rules(history)) if self.es is not None else ()
         self.suggestion_count += len(assignments)
-        for a in assignments:
-            self._create_trial(a, rules, now)
+        keys = result.keys if len(result.keys) == len(assignments) else [self.space.key(a) for a in assignments]
+        for a, key in zip(assignments, keys):
+            self._create_trial(a, key, rules, now)
         active = self.active
         if active > self.max_concurrent:
             self.max_concurrent = active
@@ -442,10 +444,10 @@ class Controller:
             self.conditions = set_condition(self.conditions, "Running", "True", ExperimentReason.RUNNING.value,
                                             EXPERIMENT_MESSAGES[ExperimentReason.RUNNING], now)
 
-    def _create_trial(self, assignment: dict, rules: tuple[Rule, ...], now: float) -> None:
+    def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float) -> None:
+        """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order."""
         name = self.names()
-        fmt = self.space.format(assignment)
-        strings = tuple(fmt.items())
+        strings = tuple(zip(self._param_names, key))
         st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
         self.trials.append(st)
         self.by_name[name] = st
@@ -456,7 +458,7 @@ class Controller:
         if self.render:
             from katibsim.spec.templates import render_trial
 
-            run_spec = render_trial(self.exp, name, fmt)
+            run_spec = render_trial(self.exp, name, dict(strings))
         self.backend.start(TrialLaunch(name=name, index=st.index, assignment=assignment,
                                        parameter_assignments=strings, rules=rules, run_spec=run_spec))
 
