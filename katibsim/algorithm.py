@@ -395,14 +395,36 @@ class FastFeasible:
         return True
 
 
-class _HostCache:
-    """What :func:`checked_suggest` keeps per algorithm object: the history's keys, the shortcut."""
+class FastKey:
+    """:meth:`SearchSpace.key` without its per-value dispatch, for values already in canonical type.
 
-    __slots__ = ("space", "history", "feasible")
+    ``Parameter.format`` is Python ``str()`` for a ``float`` of a double, an ``int`` of an int and
+    a ``str`` of a categorical (Katib's services stringify that way); any other value (numpy
+    scalars, a discrete parameter's numbers, ...) goes through ``Parameter.format`` itself, so the
+    key — and any exception — is exactly ``space.key``'s.
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        plain = {ParameterType.DOUBLE: float, ParameterType.INT: int, ParameterType.CATEGORICAL: str}
+        self._plan = tuple((p.name, plain.get(p.type), p.format) for p in space)
+
+    def __call__(self, a: Mapping[str, Value]) -> tuple[str, ...]:
+        out = []
+        for name, plain, fmt in self._plan:
+            v = a[name]
+            out.append(str(v) if type(v) is plain else fmt(v))
+        return tuple(out)
+
+
+class _HostCache:
+    """What :func:`checked_suggest` keeps per algorithm object: the history's keys, the shortcuts."""
+
+    __slots__ = ("space", "history", "feasible", "key")
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
-        self.history = HistoryKeys(space)
+        self.key = FastKey(space)
+        self.history = HistoryKeys(space, key=self.key)
         self.feasible = FastFeasible(space)
 
 
@@ -491,11 +513,12 @@ def checked_suggest(
         out.append(space.coerce(a))
     cache.history.update(history)
     seen = cache.history.keys
+    key = cache.key
     batch: set = set()
     duplicates = 0
     keys = []
     for a in out:
-        k = space.key(a)
+        k = key(a)
         if k in seen or k in batch:
             duplicates += 1
         batch.add(k)

@@ -145,13 +145,15 @@ def sampler(p: Parameter) -> Callable[[np.random.Generator], Value]:
 
             def draw_log(rng: np.random.Generator) -> Value:
                 x = exp(rng.uniform(tlo, thi))
-                return float(min(hi, max(lo, x)))  # Parameter.snap of a double without step
+                # Parameter.snap of a double without step: float(min(hi, max(lo, x))), which is x
+                # itself strictly inside (at a bound it is the bound: -0.0 stays -0.0).
+                return x if lo < x < hi else float(min(hi, max(lo, x)))
 
             return draw_log
 
         def draw_uniform(rng: np.random.Generator) -> Value:
             x = rng.uniform(lo, hi)
-            return float(min(hi, max(lo, x)))
+            return x if lo < x < hi else float(min(hi, max(lo, x)))
 
         return draw_uniform
     if p.type == ParameterType.INT and p.distribution == Distribution.UNIFORM and not p.step:
@@ -250,7 +252,8 @@ class RandomSearch(Algorithm):
     def draw(self, rng: np.random.Generator) -> dict[str, Value]:
         """One assignment under ``rng`` (canonical values)."""
         # SearchSpace.sample, parameter by parameter in the same order, with prepared samplers.
-        return self._canonical({name: draw(rng) for name, draw in self._samplers})
+        a = {name: draw(rng) for name, draw in self._samplers}
+        return self._canonical(a) if self._grids else a
 
     def _unused(self, used: set) -> list[dict[str, Value]]:
         out = []

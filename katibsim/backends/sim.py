@@ -81,13 +81,14 @@ class SimBackend(Backend):
         self.queue.push(plan.event.time, launch.name, plan.event)
 
     def wait(self, deadline: float | None = None) -> list[TrialEvent]:
-        due = self.queue.pop_next_instant(until=deadline)
+        t, due = self.queue.pop_next(until=deadline)
         if due:
-            self.clock.advance_to(due[0].time)
+            self.clock.advance_to(t)
+            plans = self._plans
             out = []
-            for d in due:
-                self._plans.pop(d.key, None)
-                out.append(d.payload)
+            for key, payload in due:
+                plans.pop(key, None)
+                out.append(payload)
             return out
         if deadline is not None and deadline > self.clock.now:
             self.clock.advance_to(deadline)
@@ -118,13 +119,14 @@ class SimBackend(Backend):
     def _evaluate(self, launch: TrialLaunch):
         x = self.mapping.apply(launch.assignment) if self.mapping is not None else dict(launch.assignment)
         ev = self.objective.evaluate(x, self.noise_rng)
-        name = self.objective.name or type(self.objective).__name__
         try:
             value = float(ev.value)
             duration = float(ev.duration)
         except (TypeError, ValueError):
+            name = self.objective.name or type(self.objective).__name__
             raise ContractError(f"objective {name} returned a non-numeric value or duration for {launch.name}") from None
         if not math.isfinite(duration) or duration < 0:
+            name = self.objective.name or type(self.objective).__name__
             raise ContractError(f"objective {name} returned duration {ev.duration!r} for {launch.name}; expected seconds >= 0")
         curve = tuple((int(s), float(v)) for s, v in ev.curve) if ev.curve else ((1, value),)
         return value, duration, curve, ev.metrics
@@ -135,8 +137,9 @@ class SimBackend(Backend):
         u_fail, u_where, u_metrics = self._uniforms()
         started = now + opts.startup_delay
         n = len(curve)
-        report_times = tuple(started + duration * (k + 1) / n for k in range(n))
         end = started + duration
+        # One report (the usual case): its time is started + duration * 1 / 1, which is end.
+        report_times = (end,) if n == 1 else tuple(started + duration * (k + 1) / n for k in range(n))
 
         failing = u_fail < opts.failure_probability
         why = f"failure_probability={opts.failure_probability:g}" if failing else ""
@@ -164,7 +167,7 @@ class SimBackend(Backend):
                 objective_metric=self.metric, maximize=self.context.maximize,
             )
 
-        extras = {m: v for m, v in extra.items() if m != self.metric}
+        extras = {m: v for m, v in extra.items() if m != self.metric} if extra else {}
         last_step = curve[-1][0]
 
         if stop_after is not None:

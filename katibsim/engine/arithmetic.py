@@ -142,9 +142,14 @@ def reconcile_trials(parallel: int, max_trial_count: int | None, active: int, co
     if active > parallel:
         return TrialsDecision(delete=active - parallel)
     if active == parallel:
-        return TrialsDecision()
+        return _ADD[0]
     required = parallel if max_trial_count is None else min(parallel, max_trial_count - completed)
-    return TrialsDecision(add=max(0, required - active))
+    add = max(0, required - active)
+    return _ADD[add] if add < len(_ADD) else TrialsDecision(add=add)
+
+
+# The controller asks after every event; the usual answers are shared (the dataclass is frozen).
+_ADD = tuple(TrialsDecision(add=i) for i in range(64))
 
 
 def suggestion_requests(total_trials: int, add: int, incomplete_early_stopped: int) -> int:

@@ -68,23 +68,30 @@ class EventQueue(Generic[P]):
 
     def pop_next_instant(self, until: float | None = None) -> list[Due[P]]:
         """Every live event due at the earliest pending time, if that time is <= ``until``."""
+        t, due = self.pop_next(until)
+        return [Due(t, key, payload) for key, payload in due]  # type: ignore[arg-type]
+
+    def pop_next(self, until: float | None = None) -> tuple[float | None, list[tuple[Hashable, P]]]:
+        """:meth:`pop_next_instant` as ``(time, [(key, payload), ...])`` (``(None, [])`` when
+        nothing is due), without a :class:`Due` per event: the simulated backend's hot path."""
         t = self.peek_time()
         if t is None or (until is not None and t > until):
-            return []
-        out: list[Due[P]] = []
+            return None, []
+        out: list[tuple[Hashable, P]] = []
         heap = self._heap
+        live_events, by_key = self._live, self._by_key
         while heap and heap[0][0] == t:
             _, seq, key = heapq.heappop(heap)
-            live = self._live.pop(seq, None)
+            live = live_events.pop(seq, None)
             if live is None:
                 continue
-            seqs = self._by_key.get(key)
+            seqs = by_key.get(key)
             if seqs is not None:
                 seqs.remove(seq)
                 if not seqs:
-                    del self._by_key[key]
-            out.append(Due(t, live[0], live[1]))
-        return out
+                    del by_key[key]
+            out.append(live)
+        return t, out
 
 
 class SimulatedClock:

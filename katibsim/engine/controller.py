@@ -706,6 +706,11 @@ def _observe_logs(name: str, logs) -> MetricObservation:
     replaces max") gives exactly Python's min and max, and every float prints the same wherever
     it occurs; anything else (strings, NaN) takes the general path.
     """
+    if len(logs) == 1:  # the usual simulated case: one final report
+        v = logs[0][1]
+        if type(v) is float and v == v:
+            s = str(v)
+            return MetricObservation(name, s, s, s)
     vals = [v for _, v in logs]
     if all(type(v) is float for v in vals):
         lo, hi = min(vals), max(vals)
@@ -714,16 +719,20 @@ def _observe_logs(name: str, logs) -> MetricObservation:
     return observe_metric(name, vals)
 
 
-def _metric(m: MetricObservation) -> Metric:
-    def f(s: str) -> float | None:
-        if s == UNAVAILABLE:
-            return None
-        try:
-            return float(s)
-        except ValueError:
-            return None
+def _number(s: str) -> float | None:
+    if s == UNAVAILABLE:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        return None
 
-    return Metric(name=m.name, min=f(m.min), max=f(m.max), latest=f(m.latest))
+
+def _metric(m: MetricObservation) -> Metric:
+    if m.min is m.max is m.latest:  # one report: one string, parsed once
+        x = _number(m.min)
+        return Metric(name=m.name, min=x, max=x, latest=x)
+    return Metric(name=m.name, min=_number(m.min), max=_number(m.max), latest=_number(m.latest))
 
 
 __all__ = ["Controller", "History", "RunInfo"]
