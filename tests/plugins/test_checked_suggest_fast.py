@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from katibsim.algorithm import Algorithm, FastFeasible, ObjectiveInfo, checked_suggest
+import numpy as np
+
+from katibsim.algorithm import Algorithm, FastFeasible, FastKey, ObjectiveInfo, checked_suggest
 from katibsim.errors import ContractError
 from katibsim.spec.space import Parameter, ParameterType, SearchSpace
 
@@ -63,3 +65,25 @@ def test_keys_are_the_space_keys_and_infeasible_answers_still_fail():
     assert r.keys == tuple(SPACE.key(a) for a in r.assignments) == (("0.25", "2", "sgd"), ("1.0", "2", "adam"))
     with pytest.raises(ContractError, match="is outside"):
         checked_suggest(Fixed(SPACE, [{"x": 2.5, "k": 2, "opt": "sgd"}]), [], 1)
+
+
+KEY_SPACE = SearchSpace(SPACE.parameters + (
+    Parameter("d", ParameterType.DISCRETE, values=("16", "0.5", "1e-3")),
+    Parameter("s", ParameterType.DOUBLE, 0.0, 1.0, step=0.1),
+))
+key_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 20), st.booleans(), st.sampled_from(["sgd", "adam"]),
+    st.floats(-2, 2).map(np.float64), st.integers(0, 9).map(np.int64), st.sampled_from([16, 0.5, 0.001, 1e-3]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries({p.name: key_values for p in KEY_SPACE}))
+def test_fast_key_is_space_key(a):
+    def outcome(f):
+        try:
+            return f(a)
+        except Exception as exc:  # noqa: BLE001 - the same exception type is part of "the same"
+            return type(exc)
+
+    assert outcome(FastKey(KEY_SPACE)) == outcome(KEY_SPACE.key)
