@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from katibsim.collectors.gocompat import (
     ZERO_TIMESTAMP,
@@ -27,8 +27,8 @@ from katibsim.collectors.gocompat import (
     go_parse_rfc3339,
     go_unix,
 )
+from katibsim.collectors.lines import LineParser
 from katibsim.collectors.model import MetricLog
-from katibsim.errors import InputError
 
 TIMESTAMP_KEY = "timestamp"
 
@@ -150,7 +150,7 @@ def parse_json_line(line: str, lineno: int, metric_names: Sequence[str]) -> Json
     )
 
 
-class JsonLineParser:
+class JsonLineParser(LineParser[JsonLineTrace]):
     """Incremental JSON-lines parser with the same ``feed``/``close`` protocol as the TEXT one.
 
     ``error`` is set by the first undecodable line; Katib's one-shot parse then fails as a whole,
@@ -158,52 +158,18 @@ class JsonLineParser:
     """
 
     def __init__(self, metric_names: Sequence[str], *, keep_traces: bool = True):
-        if not metric_names:
-            raise InputError("at least one metric name (the objective) is needed")
-        self.metric_names = tuple(metric_names)
-        self.keep_traces = keep_traces
-        self.logs: list[MetricLog] = []
-        self.traces: list[JsonLineTrace] = []
+        super().__init__(metric_names, keep_traces=keep_traces)
         self.error: str | None = None
-        self._buffer = ""
-        self._lineno = 0
-        self._closed = False
-
-    def feed(self, chunk: str) -> list[MetricLog]:
-        if self._closed:
-            raise InputError("the parser is closed")
-        self._buffer += chunk
-        *complete, self._buffer = self._buffer.split("\n")
-        return self._take(complete)
-
-    def feed_lines(self, lines: Iterable[str]) -> list[MetricLog]:
-        if self._buffer:
-            raise InputError("feed_lines after a partial feed")
-        return self._take(list(lines))
-
-    def close(self) -> list[MetricLog]:
-        if self._closed:
-            return []
-        self._closed = True
-        rest, self._buffer = self._buffer, ""
-        return self._take([rest])
 
     @property
     def final_logs(self) -> list[MetricLog]:
         return [] if self.error else list(self.logs)
 
-    def _take(self, lines: list[str]) -> list[MetricLog]:
-        found: list[MetricLog] = []
-        for line in lines:
-            self._lineno += 1
-            trace = parse_json_line(line, self._lineno, self.metric_names)
-            if trace.error and self.error is None:
-                self.error = f"line {trace.lineno}: {trace.error}"
-            if self.keep_traces:
-                self.traces.append(trace)
-            found.extend(trace.logs)
-        self.logs.extend(found)
-        return found
+    def _parse_line(self, line: str, lineno: int) -> JsonLineTrace:
+        trace = parse_json_line(line, lineno, self.metric_names)
+        if trace.error and self.error is None:
+            self.error = f"line {trace.lineno}: {trace.error}"
+        return trace
 
 
 def parse_json(text: str, metric_names: Sequence[str]) -> JsonLineParser:

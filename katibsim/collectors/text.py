@@ -19,7 +19,7 @@ gives exactly what Katib's one-shot parse of the finished file gives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from katibsim.collectors.gocompat import ZERO_TIMESTAMP, go_parse_rfc3339, go_trim_space
 from katibsim.collectors.goregex import (
@@ -30,8 +30,8 @@ from katibsim.collectors.goregex import (
     find_all_submatch,
     has_two_subexpressions,
 )
+from katibsim.collectors.lines import LineParser
 from katibsim.collectors.model import MetricLog
-from katibsim.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def parse_line(line: str, lineno: int, metric_names: Sequence[str], filters: Tex
     )
 
 
-class TextLineParser:
+class TextLineParser(LineParser[TextLineTrace]):
     """Incremental TEXT parser: ``feed`` text as a process writes it, ``close`` at the end.
 
     ``feed`` returns the metric logs of the lines it completed. Line numbers start at 1. With
@@ -164,48 +164,11 @@ class TextLineParser:
     """
 
     def __init__(self, metric_names: Sequence[str], filters: TextFilters | Sequence[str] | None = None, *, keep_traces: bool = True):
-        if not metric_names:
-            raise InputError("at least one metric name (the objective) is needed")
-        self.metric_names = tuple(metric_names)
+        super().__init__(metric_names, keep_traces=keep_traces)
         self.filters = filters if isinstance(filters, TextFilters) else compile_filters(filters)
-        self.keep_traces = keep_traces
-        self.logs: list[MetricLog] = []
-        self.traces: list[TextLineTrace] = []
-        self._buffer = ""
-        self._lineno = 0
-        self._closed = False
 
-    def feed(self, chunk: str) -> list[MetricLog]:
-        if self._closed:
-            raise InputError("the parser is closed")
-        self._buffer += chunk
-        *complete, self._buffer = self._buffer.split("\n")
-        return self._take(complete)
-
-    def feed_lines(self, lines: Iterable[str]) -> list[MetricLog]:
-        """Feed whole lines (without their "\\n"), e.g. from a tailer that strips it."""
-        if self._buffer:
-            raise InputError("feed_lines after a partial feed")
-        return self._take(list(lines))
-
-    def close(self) -> list[MetricLog]:
-        """End of input: the last line, even without a final newline, is parsed (Go's Split)."""
-        if self._closed:
-            return []
-        self._closed = True
-        rest, self._buffer = self._buffer, ""
-        return self._take([rest])
-
-    def _take(self, lines: list[str]) -> list[MetricLog]:
-        found: list[MetricLog] = []
-        for line in lines:
-            self._lineno += 1
-            trace = parse_line(line, self._lineno, self.metric_names, self.filters)
-            if self.keep_traces:
-                self.traces.append(trace)
-            found.extend(trace.logs)
-        self.logs.extend(found)
-        return found
+    def _parse_line(self, line: str, lineno: int) -> TextLineTrace:
+        return parse_line(line, lineno, self.metric_names, self.filters)
 
 
 def parse_text(text: str, metric_names: Sequence[str], metrics_format: Sequence[str] | TextFilters | None = None) -> TextLineParser:

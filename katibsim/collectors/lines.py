@@ -1,0 +1,78 @@
+"""The incremental line feeding shared by the TEXT and JSON collectors' parsers.
+
+Both of Katib's file parsers split the whole text at "\\n" (katib.md §6.2); :class:`LineParser`
+gives the same lines when the text arrives in chunks, so a subclass only says how one line
+becomes a trace carrying metric logs.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, Iterable, Protocol, Sequence, TypeVar
+
+from katibsim.collectors.model import MetricLog
+from katibsim.errors import InputError
+
+
+class LineTrace(Protocol):
+    """What a parser needs of a parsed line: the metric logs it gave."""
+
+    @property
+    def logs(self) -> tuple[MetricLog, ...]: ...
+
+
+T = TypeVar("T", bound=LineTrace)
+
+
+class LineParser(Generic[T]):
+    """Incremental parser: ``feed`` text as a process writes it, ``close`` at the end.
+
+    ``feed`` returns the metric logs of the lines it completed. Line numbers start at 1. With
+    ``keep_traces=False`` only the logs are kept (for long-running processes). Subclasses
+    implement :meth:`_parse_line`.
+    """
+
+    def __init__(self, metric_names: Sequence[str], *, keep_traces: bool = True):
+        if not metric_names:
+            raise InputError("at least one metric name (the objective) is needed")
+        self.metric_names = tuple(metric_names)
+        self.keep_traces = keep_traces
+        self.logs: list[MetricLog] = []
+        self.traces: list[T] = []
+        self._buffer = ""
+        self._lineno = 0
+        self._closed = False
+
+    def feed(self, chunk: str) -> list[MetricLog]:
+        if self._closed:
+            raise InputError("the parser is closed")
+        self._buffer += chunk
+        *complete, self._buffer = self._buffer.split("\n")
+        return self._take(complete)
+
+    def feed_lines(self, lines: Iterable[str]) -> list[MetricLog]:
+        """Feed whole lines (without their "\\n"), e.g. from a tailer that strips it."""
+        if self._buffer:
+            raise InputError("feed_lines after a partial feed")
+        return self._take(list(lines))
+
+    def close(self) -> list[MetricLog]:
+        """End of input: the last line, even without a final newline, is parsed (Go's Split)."""
+        if self._closed:
+            return []
+        self._closed = True
+        rest, self._buffer = self._buffer, ""
+        return self._take([rest])
+
+    def _parse_line(self, line: str, lineno: int) -> T:
+        raise NotImplementedError
+
+    def _take(self, lines: list[str]) -> list[MetricLog]:
+        found: list[MetricLog] = []
+        for line in lines:
+            self._lineno += 1
+            trace = self._parse_line(line, self._lineno)
+            if self.keep_traces:
+                self.traces.append(trace)
+            found.extend(trace.logs)
+        self.logs.extend(found)
+        return found
