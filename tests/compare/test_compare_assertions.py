@@ -12,7 +12,7 @@ from katibsim.assertions import aggregate, evaluate_all, invariant_violation
 from katibsim.report.rundata import TrialRecord
 from katibsim.scenario import scenario_from_dict
 
-from compare_helpers import make_run
+from rundata_helpers import make_run
 
 EXPERIMENT = {
     "apiVersion": "kubeflow.org/v1beta1",

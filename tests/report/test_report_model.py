@@ -12,7 +12,7 @@ from katibsim.report.build import build_report, time_grid
 from katibsim.report.model import Provenance
 from katibsim.scenario import scenario_from_dict
 
-from report_helpers import make_run
+from rundata_helpers import make_run
 
 EXPERIMENT = {
     "apiVersion": "kubeflow.org/v1beta1",

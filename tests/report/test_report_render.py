@@ -19,7 +19,7 @@ from katibsim.report.model import Introspection, IntrospectionStep, Provenance
 from katibsim.report.png import figure_names, render_png
 from katibsim.scenario import scenario_from_dict
 
-from report_helpers import make_run
+from rundata_helpers import make_run
 
 EXPERIMENT = {
     "apiVersion": "kubeflow.org/v1beta1",

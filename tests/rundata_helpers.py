@@ -1,4 +1,8 @@
-"""Hand-made runs for the compare tests (no engine needed)."""
+"""Hand-made runs for the compare and report tests (no engine needed).
+
+Imported as `rundata_helpers`: pytest puts `tests/` on sys.path (rootdir-style `prepend`
+import of `tests/conftest.py`; test folders have no `__init__.py`).
+"""
 
 from __future__ import annotations
 
