@@ -291,8 +291,15 @@ class HistoryKeys:
 
     def update(self, trials: Sequence[Trial]) -> bool:
         """Bring ``keys`` up to date with ``trials``; True when the cache had to be rebuilt."""
-        rebuilt = False
         n = self._n
+        epoch = getattr(trials, "epoch", None)
+        if epoch is not None and epoch == self._epoch and n <= len(trials) and self._source is not None \
+                and self._source() is trials:
+            # The versioned history seen last time, only grown since (the engine's every call).
+            self._add(trials, n)
+            self._n = len(trials)
+            return False
+        rebuilt = False
         if n > len(trials):
             rebuilt = True
         elif n and self._versioned_source(trials) is None and not self._prefix_matches(trials):
@@ -300,14 +307,8 @@ class HistoryKeys:
         if rebuilt:
             self.keys = set()
             n = 0
-        keys = self.keys
-        key_of = self.key_of
-        for t in trials[n:] if n else trials:
-            k = key_of(t.assignment)
-            if k is not None:
-                keys.add(k)
+        self._add(trials, n)
         self._n = len(trials)
-        epoch = getattr(trials, "epoch", None)
         if epoch is not None:
             try:
                 self._source, self._epoch, self._probes = weakref.ref(trials), epoch, None
@@ -317,6 +318,17 @@ class HistoryKeys:
         self._source, self._epoch = None, None
         self._probes = self._probe(trials, self._n)
         return rebuilt
+
+    def _add(self, trials: Sequence[Trial], n: int) -> None:
+        """Add the keys of ``trials[n:]`` (:meth:`key_of`, inlined: it runs once per trial)."""
+        keys, key = self.keys, self._key
+        for t in trials[n:] if n else trials:
+            try:
+                k = key(t.assignment)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if k is not None:
+                keys.add(k)
 
     def key_of(self, assignment: Mapping[str, Value]) -> Any:
         """The key of one assignment, None when it does not parse as a point of the space."""
@@ -351,9 +363,9 @@ class FastFeasible:
 
     ``self(a)`` is True only when ``a`` names exactly the space's parameters and every value is a
     ``float`` in [min, max] of a double without step, an ``int`` in [min, max] of an int without
-    step, or one of a categorical's strings — each a case where ``problems(a)`` is empty. Anything
-    else (False) goes through ``problems`` itself, which gives the reasons. The host checks every
-    answer of every call; most are this simple.
+    step, or one of a categorical's strings — each a case where ``problems(a)`` is empty and
+    :meth:`SearchSpace.coerce` changes no value. Anything else (False) goes through ``problems``
+    and ``coerce`` themselves. The host checks every answer of every call; most are this simple.
     """
 
     _DOUBLE, _INT, _CATEGORICAL = 0, 1, 2
@@ -419,10 +431,11 @@ class FastKey:
 class _HostCache:
     """What :func:`checked_suggest` keeps per algorithm object: the history's keys, the shortcuts."""
 
-    __slots__ = ("space", "history", "feasible", "key")
+    __slots__ = ("space", "names", "history", "feasible", "key")
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
+        self.names = space.names
         self.key = FastKey(space)
         self.history = HistoryKeys(space, key=self.key)
         self.feasible = FastFeasible(space)
@@ -505,11 +518,14 @@ def checked_suggest(
     for i, a in enumerate(raw):
         if type(a) is not dict and not isinstance(a, _abc.Mapping):
             raise _broken(algorithm, plugin, f"assignment {i + 1} of {n} is a {type(a).__name__}, not a mapping")
-        if not feasible(a):
-            problems = space.problems(a)
-            if problems:
-                raise _broken(algorithm, plugin,
-                              f"assignment {i + 1} of {n} {dict(a)!r} is not feasible: " + "; ".join(problems))
+        if feasible(a):
+            # Values already of their canonical type: SearchSpace.coerce would copy them unchanged.
+            out.append({name: a[name] for name in cache.names})
+            continue
+        problems = space.problems(a)
+        if problems:
+            raise _broken(algorithm, plugin,
+                          f"assignment {i + 1} of {n} {dict(a)!r} is not feasible: " + "; ".join(problems))
         out.append(space.coerce(a))
     cache.history.update(history)
     seen = cache.history.keys

@@ -44,10 +44,13 @@ class CallGenerators:
     implements it) for a block of consecutive n at once on uint32 arrays, and turns each into a
     PCG64 state (``pcg64_set_seed``: 128-bit state and increment) set on one reused generator.
     Every block is checked against numpy's own generator for its first n, and anything outside the
-    fast case (a seed or n of 2**32 or more, a jump far from the last n) uses ``default_rng``.
+    fast case (a seed or n of 2**32 or more, a jump away from the block and the last n) uses
+    ``default_rng``. Blocks start small and double while calls keep coming in order, so a short
+    run computes little it does not use.
     """
 
-    BLOCK = 256
+    MIN_BLOCK, MAX_BLOCK = 32, 4096  # a block doubles while calls keep coming in order
+    STRIDE = 64  # a call at most this far past the last one counts as "in order"
     _INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
     _MIX_L, _MIX_R, _SHIFT = 0xCA01F9DD, 0x4973F715, 16
     _PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
@@ -56,24 +59,29 @@ class CallGenerators:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._fast = 0 <= seed < 2**32
-        self._block = -1
+        self._n0 = 0  # the block holds the seed words of n0, n0 + 1, ...
         self._words: list[list[int]] = []
-        self._last = -(2 * self.BLOCK)
+        self._last: int | None = None
         self._bits = np.random.PCG64(0)
         self._rng = np.random.Generator(self._bits)
 
     def __call__(self, n: int) -> np.random.Generator:
         last, self._last = self._last, n
-        if not (self._fast and 0 <= n < 2**32 and last <= n <= last + self.BLOCK):
-            return np.random.default_rng([self.seed, n])
-        block = n // self.BLOCK
-        if block != self._block:
-            words = self._seed_words(block * self.BLOCK)
-            if words is None:
+        if self._fast and 0 <= n < 2**32:
+            i = n - self._n0
+            if 0 <= i < len(self._words):
+                return self._seeded(self._words[i])
+            if last is not None and last <= n <= last + self.STRIDE:
+                size = min(self.MAX_BLOCK, max(self.MIN_BLOCK, 2 * len(self._words)))
+                words = self._seed_words(n, size)
+                if words is not None:
+                    self._n0, self._words = n, words
+                    return self._seeded(words[0])
                 self._fast = False
-                return np.random.default_rng([self.seed, n])
-            self._block, self._words = block, words
-        state, inc = self._pcg_state(self._words[n - block * self.BLOCK])
+        return np.random.default_rng([self.seed, n])
+
+    def _seeded(self, words: list[int]) -> np.random.Generator:
+        state, inc = self._pcg_state(words)
         self._bits.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
                             "has_uint32": 0, "uinteger": 0}
         return self._rng
@@ -86,9 +94,9 @@ class CallGenerators:
         inc = ((initseq << 1) | 1) & m
         return (((inc + initstate) & m) * cls._PCG_MULT + inc) & m, inc
 
-    def _seed_words(self, n0: int) -> list[list[int]] | None:
-        """The 4 uint64 words PCG64 takes from ``SeedSequence([seed, n])`` for n0 <= n < n0 + BLOCK."""
-        n1 = min(n0 + self.BLOCK, 2**32)
+    def _seed_words(self, n0: int, size: int) -> list[list[int]] | None:
+        """The 4 uint64 words PCG64 takes from ``SeedSequence([seed, n])`` for n0 <= n < n0 + size."""
+        n1 = min(n0 + size, 2**32)
         u32 = np.uint32
         with np.errstate(over="ignore"):
             hc = self._INIT_A

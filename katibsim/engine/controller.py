@@ -216,7 +216,7 @@ class Controller:
         self.render = not backend.simulated
 
         self.trials: list[_TrialState] = []
-        self.by_name: dict[str, _TrialState] = {}
+        self.running: dict[str, _TrialState] = {}  # trials not yet ended, by name (small: <= parallel)
         self.history = History()
         self.count = {b: 0 for b in Bucket}
         self.incomplete = 0  # early-stopped trials without an available observation
@@ -450,7 +450,7 @@ class Controller:
         strings = tuple(zip(self._param_names, key))
         st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
         self.trials.append(st)
-        self.by_name[name] = st
+        self.running[name] = st
         self.count[Bucket.RUNNING] += 1
         self.history.add(Trial(name=name, assignment=assignment, condition=TrialCondition.RUNNING,
                                   start_time=now))
@@ -475,8 +475,10 @@ class Controller:
         return Observation(tuple(_metric(m) for m in metrics))
 
     def _apply(self, ev: TrialEvent) -> None:
-        st = self.by_name[ev.name]
-        if st.bucket not in (Bucket.RUNNING, Bucket.PENDING):
+        st = self.running.pop(ev.name, None)
+        if st is None:
+            if ev.name not in self.names.used:
+                raise KeyError(ev.name)
             return  # a late duplicate event from a real backend
         self.count[st.bucket] -= 1
         bucket = _BUCKET_OF[ev.outcome]
@@ -686,6 +688,8 @@ class Controller:
 def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
     """The objective's numeric reports. Real collectors keep Katib's strings ("0.9700"); those that
     parse as numbers count, "unavailable" and other words do not."""
+    if type(logs) is tuple and all(type(e) is tuple and len(e) == 2 and not isinstance(e[1], str) for e in logs):
+        return logs  # already (step, number) pairs, as the simulated backend reports: no copy
     out = []
     for s, v in logs:
         if isinstance(v, str):

@@ -7,9 +7,13 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from katibsim.backends.sim import SimBackend
 from katibsim.engine.arithmetic import TrialsDecision, observe_metric, reconcile_trials
 from katibsim.engine.clock import EventQueue
 from katibsim.engine.controller import _metric, _observe_logs
+from katibsim.engine.run import simulate
+
+from engine_helpers import Line, make_experiment
 
 
 def test_pop_next_is_pop_next_instant_without_due_objects():
@@ -56,3 +60,18 @@ def test_observe_logs_fast_paths_equal_observe_metric(values):
         except ValueError:
             want = None
         assert got == want or (got is not None and want is not None and math.isnan(got) and math.isnan(want))
+
+
+class EchoingBackend(SimBackend):
+    """Hands out every event twice, as a real backend may (a late duplicate after a watch restart)."""
+
+    def wait(self, deadline=None):
+        events = super().wait(deadline)
+        return events + events
+
+
+def test_late_duplicate_events_are_ignored():
+    exp = make_experiment({"parallelTrialCount": 3, "maxTrialCount": 12})
+    plain = simulate(exp, Line(), seed=4, algorithm="random")
+    echoed = simulate(exp, Line(), seed=4, algorithm="random", backend=EchoingBackend())
+    assert echoed.to_dict() == plain.to_dict()

@@ -1,5 +1,5 @@
-"""checked_suggest's shortcuts check no less: FastFeasible never passes what SearchSpace.problems rejects,
-and the keys it returns are SearchSpace.key of each assignment."""
+"""checked_suggest's shortcuts check no less: FastFeasible never passes what SearchSpace.problems rejects
+(nor what SearchSpace.coerce would change), and its keys are SearchSpace.key of each assignment."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ names = st.sampled_from(["x", "k", "opt", "other"])
 def test_fast_feasible_never_passes_an_infeasible_assignment(a):
     if FastFeasible(SPACE)(a):
         assert SPACE.problems(a) == []
+        # ...and coerce leaves every value as it is (checked_suggest then only copies them).
+        coerced = SPACE.coerce(a)
+        assert coerced == a and all(type(coerced[k]) is type(a[k]) for k in a)
+        assert list(coerced) == list(SPACE.names)
 
 
 def test_fast_feasible_passes_the_plain_cases_and_stands_aside_for_the_rest():

@@ -68,7 +68,8 @@ def same_generator(g: np.random.Generator, seed: int, n: int) -> bool:
 def test_call_generators_are_default_rng_of_seed_and_n(seed):
     gens = CallGenerators(seed)
     # Successive n across block boundaries, a repeat, a step back, a jump, and successive again.
-    ns = list(range(0, 2 * CallGenerators.BLOCK + 5)) + [40, 40, 39, 5000, 5001, 5002, 2**32 - 2, 2**32 - 1, 2**32]
+    ns = list(range(0, 2 * CallGenerators.MAX_BLOCK + 900, 9)) + [40, 40, 39, 5000, 5001, 5002, 5066, 5200, 5201,
+                                                                   2**32 - 2, 2**32 - 1, 2**32]
     for n in ns:
         g = gens(n)
         assert same_generator(g, seed, n), (seed, n)
