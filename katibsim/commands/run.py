@@ -28,8 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from katibsim.errors import InputError, KatibsimError, SpecError
-from katibsim.spec.serialize import to_yaml
+from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, pairs
+from katibsim.errors import InputError, KatibsimError
 
 NAME = "run"
 HELP = "Run an Experiment's real trials as local processes (--backend local), or simulate it (--backend sim)."
@@ -60,16 +60,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", choices=("yaml", "json", "table"), default="yaml", help="output format (default yaml)")
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not report trials as they start and end (stderr)")
-
-
-def _pairs(items: list[str], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def experiment_digest(experiment) -> str:
@@ -136,17 +126,8 @@ def _progress(start: float):
 
 
 def run(args: argparse.Namespace) -> int:
-    from katibsim.spec.loader import load_experiment
-    from katibsim.spec.validation import errors_of, validate, warnings_of
-
-    experiment = load_experiment(args.file)
-    problems = validate(experiment)
-    errors = errors_of(problems)
-    if errors:
-        raise SpecError(errors)
-    for w in warnings_of(problems):
-        print(w.render(), file=sys.stderr)
-    settings = _pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
+    experiment = load_valid_experiment(args.file)
+    settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     if args.backend == "sim":
         return _run_sim(args, experiment, settings)
     if args.objective or args.objective_option:
@@ -215,7 +196,7 @@ def _run_sim(args, experiment, settings) -> int:
         raise InputError("--timeout, --out and --resume are for real backends; --backend sim runs on a simulated clock")
     result = simulate(experiment, args.objective, seed=args.seed or 0, mapping=args.map or None,
                       algorithm=args.algorithm, algorithm_settings=settings,
-                      objective_options=_pairs(args.objective_option, "--objective-option"), validate=False)
+                      objective_options=pairs(args.objective_option, "--objective-option"), validate=False)
     _print(args, experiment, result, out=None, wall=None)
     return 0
 
@@ -259,12 +240,7 @@ def _run_lines(result, out: Path | None, wall: float | None) -> list[str]:
     return lines
 
 
-def _comment(text: str) -> str:
-    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
-
-
 def _print(args, experiment, result, *, out: Path | None, wall: float | None) -> None:
-    from katibsim.commands.simulate import _run_spec
     from katibsim.engine import status
 
     failures = failure_lines(result)
@@ -279,9 +255,7 @@ def _print(args, experiment, result, *, out: Path | None, wall: float | None) ->
             stream.write("\nFailures:\n" + "\n".join(failures) + "\n")
     elif args.output == "json":
         data: dict[str, Any] = {
-            "experiment": status.experiment_object(result),
-            "suggestion": status.suggestion_object(result),
-            "trials": [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials],
+            **katib_objects(result, experiment),
             "run": {
                 "backend": result.backend, "seed": result.seed, "algorithm": result.algorithm,
                 "outcome": result.outcome, "reason": result.reason, "wall_seconds": wall,
@@ -295,12 +269,8 @@ def _print(args, experiment, result, *, out: Path | None, wall: float | None) ->
         }
         stream.write(json.dumps(data, indent=2) + "\n")
     else:
-        objects = [status.experiment_object(result), status.suggestion_object(result)]
-        if args.trial_objects:
-            objects += [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials]
-        stream.write(to_yaml(objects))
-        stream.write(_comment(f"kubectl get trials -n {result.namespace}\n" + status.trials_table(result)))
-        stream.write(_comment("\n" + "\n".join(_run_lines(result, out, wall))))
+        stream.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
+        stream.write(comment("\n" + "\n".join(_run_lines(result, out, wall))))
         if failures:
-            stream.write(_comment("\n" + "\n".join(failures)))
+            stream.write(comment("\n" + "\n".join(failures)))
     stream.flush()

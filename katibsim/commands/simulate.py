@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from katibsim.errors import InputError, SpecError
-from katibsim.spec.serialize import to_yaml
+from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, pairs
+from katibsim.errors import InputError
 
 NAME = "simulate"
 HELP = "Run an Experiment with its own algorithm against a simulated objective, on a simulated clock."
@@ -50,16 +50,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="correct Katib's known defects instead of reproducing them (katib_compat=false)")
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("--result", metavar="FILE", help="also write the complete run result as JSON to FILE")
-
-
-def _pairs(items: list[str], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def _declared_objective(path: str) -> str | None:
@@ -157,24 +147,16 @@ def run(args: argparse.Namespace) -> int:
     from katibsim.engine import status
     from katibsim.engine.options import SimulationOptions
     from katibsim.engine.run import fit_objective, simulate
-    from katibsim.spec.loader import load_experiment
-    from katibsim.spec.validation import errors_of, validate, warnings_of
 
-    experiment = load_experiment(args.file)
-    problems = validate(experiment)
-    errors = errors_of(problems)
-    if errors:
-        raise SpecError(errors)
-    for w in warnings_of(problems):
-        print(w.render(), file=sys.stderr)
+    experiment = load_valid_experiment(args.file)
     if not args.objective:
         raise _missing_objective(args, experiment)
-    sim_options = _pairs(args.sim_option, "--sim-option")
+    sim_options = pairs(args.sim_option, "--sim-option")
     if args.corrected:
         sim_options["katib_compat"] = "false"
     options = SimulationOptions.from_dict(sim_options)
-    objective_options = _pairs(args.objective_option, "--objective-option")
-    settings = _pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
+    objective_options = pairs(args.objective_option, "--objective-option")
+    settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
     result = simulate(
         experiment,
@@ -199,26 +181,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.output == "json":
         out.write(json.dumps(_json(result, experiment), indent=2) + "\n")
     else:
-        objects = [status.experiment_object(result), status.suggestion_object(result)]
-        if args.trial_objects:
-            objects += [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials]
-        out.write(to_yaml(objects))
-        out.write(_comment(f"kubectl get trials -n {result.namespace}\n" + status.trials_table(result)))
-        out.write(_comment(_simulation_lines(result)))
+        out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
+        out.write(comment(_simulation_lines(result)))
     return 0
-
-
-def _run_spec(experiment, trial) -> dict | None:
-    try:
-        from katibsim.spec.templates import render_trial
-
-        return render_trial(experiment, trial.name, dict(trial.assignment))
-    except Exception:  # noqa: BLE001 - the rendered runSpec is shown when it can be
-        return None
-
-
-def _comment(text: str) -> str:
-    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
 
 
 def _simulation_lines(result) -> str:
@@ -236,12 +201,8 @@ def _simulation_lines(result) -> str:
 
 
 def _json(result, experiment) -> dict[str, Any]:
-    from katibsim.engine import status
-
     return {
-        "experiment": status.experiment_object(result),
-        "suggestion": status.suggestion_object(result),
-        "trials": [status.trial_object(result, t, _run_spec(experiment, t)) for t in result.trials],
+        **katib_objects(result, experiment),
         "simulation": {
             "seed": result.seed,
             "objective": result.objective,

@@ -1,0 +1,78 @@
+"""What the ``run`` and ``simulate`` commands share: reading a valid experiment, KEY=VALUE options, output.
+
+Not a command itself (cli.py lists its commands in ``BUILTIN_COMMANDS``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from katibsim.errors import InputError, SpecError
+from katibsim.spec.serialize import to_yaml
+
+
+def load_valid_experiment(path: str):
+    """The experiment in ``path`` after Katib's defaults and validation.
+
+    Raises :class:`SpecError` with every error; warnings are printed to stderr (the CLI renders).
+    """
+    from katibsim.spec.loader import load_experiment
+    from katibsim.spec.validation import errors_of, validate, warnings_of
+
+    experiment = load_experiment(path)
+    problems = validate(experiment)
+    errors = errors_of(problems)
+    if errors:
+        raise SpecError(errors)
+    for w in warnings_of(problems):
+        print(w.render(), file=sys.stderr)
+    return experiment
+
+
+def pairs(items: list[str], what: str) -> dict[str, str]:
+    """``KEY=VALUE`` options (``what`` names the option in the error) as a dict, both sides trimmed."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run_spec(experiment, trial) -> dict | None:
+    """The trial's rendered runSpec, or None when the template cannot be rendered for it."""
+    try:
+        from katibsim.spec.templates import render_trial
+
+        return render_trial(experiment, trial.name, dict(trial.assignment))
+    except Exception:  # noqa: BLE001 - the rendered runSpec is shown when it can be
+        return None
+
+
+def comment(text: str) -> str:
+    """``text`` as YAML comment lines (no trailing spaces)."""
+    return "".join(f"# {line}".rstrip() + "\n" for line in text.splitlines())
+
+
+def katib_objects(result, experiment) -> dict[str, Any]:
+    """The Experiment, Suggestion and Trial objects Katib would hold, for ``-o json``."""
+    from katibsim.engine import status
+
+    return {
+        "experiment": status.experiment_object(result),
+        "suggestion": status.suggestion_object(result),
+        "trials": [status.trial_object(result, t, run_spec(experiment, t)) for t in result.trials],
+    }
+
+
+def katib_yaml(result, experiment, *, trial_objects: bool) -> str:
+    """``-o yaml``: the Experiment and Suggestion (and every Trial with ``trial_objects``), then
+    ``kubectl get trials`` as a comment."""
+    from katibsim.engine import status
+
+    objects = [status.experiment_object(result), status.suggestion_object(result)]
+    if trial_objects:
+        objects += [status.trial_object(result, t, run_spec(experiment, t)) for t in result.trials]
+    return to_yaml(objects) + comment(f"kubectl get trials -n {result.namespace}\n" + status.trials_table(result))
