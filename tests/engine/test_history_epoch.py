@@ -102,3 +102,18 @@ def test_keys_are_always_those_of_the_history(steps):
             probed.update(tuple(h))
             want = {SPACE.key(t.assignment) for t in h}
             assert keys.keys == want and probed.keys == want
+
+
+def test_final_put_forgets_the_position_and_compaction_keeps_the_others():
+    h = History()
+    for i in range(4):
+        h.add(trial(i, i))
+    h.put(trial(1, 1, TrialCondition.SUCCEEDED), final=True)
+    h.drop("t0")
+    h.compact()
+    assert [t.name for t in h] == ["t1", "t2", "t3"] and h[0].condition == TrialCondition.SUCCEEDED
+    h.put(trial(3, 3, TrialCondition.FAILED), final=True)  # positions of running trials survive compaction
+    h.drop("t2")
+    h.compact()
+    assert [(t.name, t.condition) for t in h] == [("t1", TrialCondition.SUCCEEDED), ("t3", TrialCondition.FAILED)]
+    assert h._pos == {}
