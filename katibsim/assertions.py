@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from katibsim.report import stats
+from katibsim.report.model import plain
 from katibsim.report.metrics import METRICS, MetricContext, bayesmark_baselines, metric_value
 from katibsim.report.rundata import RunData
 from katibsim.scenario import (
@@ -61,25 +62,8 @@ class AssertionResult:
             "statement": self.statement,
             "outcome": self.outcome,
             "description": self.description,
-            "details": _plain(self.details),
+            "details": plain(self.details),
         }
-
-
-def _plain(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become the strings "inf", "-inf", "nan"."""
-    if isinstance(x, float):
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        return x
-    if isinstance(x, Mapping):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, (np.floating, np.integer)):
-        return _plain(x.item())
-    return x
 
 
 def _fmt(x: float) -> str:
