@@ -6,7 +6,8 @@ Not a command itself (cli.py lists its commands in ``BUILTIN_COMMANDS``).
 from __future__ import annotations
 
 import sys
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from katibsim.errors import InputError, SpecError
 from katibsim.spec.serialize import to_yaml
@@ -28,6 +29,19 @@ def load_valid_experiment(path: str):
     for w in warnings_of(problems):
         print(w.render(), file=sys.stderr)
     return experiment
+
+
+@contextmanager
+def option_errors(option: str) -> Iterator[None]:
+    """A bad value given on the command line is a usage error (exit 2), not an invalid experiment (exit 1).
+
+    The plugin host reports an unknown objective, backend or option as a SpecError (exit 1), which
+    is right inside a scenario file; for a CLI option the same message becomes an InputError.
+    """
+    try:
+        yield
+    except SpecError as err:
+        raise InputError("\n".join(f"{option}: {e.render()}" for e in err.errors)) from None
 
 
 def pairs(items: list[str], what: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, pairs
+from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, option_errors, pairs
 from katibsim.errors import InputError, KatibsimError
 
 NAME = "run"
@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from katibsim import plugins
     from katibsim.backends.execute import execute
 
-    entry = plugins.get_backend(args.backend)
+    with option_errors("--backend"):
+        entry = plugins.get_backend(args.backend)
     out, seed = _prepare_out(args, experiment, settings)
     started = time.monotonic()
     progress = None if args.quiet else _progress(started)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, pairs
+from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, option_errors, pairs
 from katibsim.errors import InputError
 
 NAME = "simulate"
@@ -154,10 +154,12 @@ def run(args: argparse.Namespace) -> int:
     sim_options = pairs(args.sim_option, "--sim-option")
     if args.corrected:
         sim_options["katib_compat"] = "false"
-    options = SimulationOptions.from_dict(sim_options)
+    with option_errors("--sim-option"):
+        options = SimulationOptions.from_dict(sim_options)
     objective_options = pairs(args.objective_option, "--objective-option")
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
-    objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
+    with option_errors("--objective"):
+        objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
     result = simulate(
         experiment,
         objective,

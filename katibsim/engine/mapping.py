@@ -210,6 +210,11 @@ def resolve_mapping(
 def domain_notes(space: SearchSpace, objective: Objective, mapping: ParameterMapping) -> list[str]:
     """Warnings where the experiment's range, once mapped, leaves the objective's domain."""
     notes: list[str] = []
+    used = {link.parameter for link in mapping.links}
+    for p in space.parameters:
+        if p.name not in used:
+            notes.append(f"parameter {p.name} is not mapped to any input of objective {objective.name}: "
+                         f"its value cannot change the result (map it with --map, or choose another objective)")
     for link in mapping.links:
         p = space[link.parameter]
         inp = next(i for i in objective.inputs if i.name == link.input)

@@ -120,7 +120,7 @@ def test_usage_errors_exit_2(exp_file, capsys):
     assert "probability in [0, 1]" in capsys.readouterr().err
     assert main(["simulate", exp_file(), "--objective", "seed-1d", "--map", "y=x"]) == 2
     assert "no experiment parameter 'y'" in capsys.readouterr().err
-    assert main(["simulate", exp_file(), "--objective", "no-such-objective"]) == 1
+    assert main(["simulate", exp_file(), "--objective", "no-such-objective"]) == 2
     assert "known objectives" in capsys.readouterr().err
 
 
@@ -146,3 +146,16 @@ def test_algorithm_override_runs_and_is_noted(exp_file, capsys, tmp_path):
                  "--result", str(result_path), "-o", "table"]) == 0
     r = RunResult.from_dict(json.loads(result_path.read_text()))
     assert r.algorithm == "random" and "algorithm-override" in r.note_codes()
+
+
+def test_a_bad_objective_on_the_command_line_is_a_usage_error(exp_file, capsys):
+    assert main(["simulate", exp_file(), "--objective", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "--objective" in err and "unknown objective nope" in err and "seed-1d" in err
+    assert main(["simulate", exp_file(), "--objective", "seed-1d", "--objective-option", "foo=1"]) == 2
+    assert "unknown option foo" in capsys.readouterr().err
+
+
+def test_a_bad_backend_on_the_command_line_is_a_usage_error(exp_file, capsys):
+    assert main(["run", exp_file(), "--backend", "nope"]) == 2
+    assert "unknown backend nope; known backends:" in capsys.readouterr().err
