@@ -117,8 +117,7 @@ def test_algorithm_settings_are_accepted_by_the_plugins_that_exist(experiments):
     available = plugins.algorithms()
     for e in experiments.values():
         cls = available.get(e.spec.algorithm.algorithm_name)
-        if cls is None:
-            continue  # that algorithm's plugin is another issue's work
+        assert cls is not None, f"{e.name}: no plugin provides algorithm {e.spec.algorithm.algorithm_name}"
         obj = e.spec.objective
         cls(
             e.search_space(),
