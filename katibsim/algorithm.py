@@ -186,6 +186,10 @@ class Algorithm(ABC):
     description: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
     settings_spec: ClassVar[tuple[SettingSpec, ...]] = ()
+    #: False for Katib's algorithms (reproduce Katib's service, defects included); the host sets
+    #: it True on the instance, before the first ``suggest``, under ``--corrected``, where a
+    #: Katib-named plugin then runs the fixed behaviour (and says what it fixed).
+    corrected: bool = False
 
     def __init__(
         self,
@@ -224,6 +228,12 @@ class Algorithm(ABC):
         Raise :class:`katibsim.errors.SearchSpaceExhausted` (with ``.assignments`` holding the
         fewer than ``count`` that remain) when the space has nothing new to give.
         """
+
+    def predicted_failures(self) -> list[FieldError]:
+        """Warnings ``katibsim validate`` shows before any run: where Katib's service for this
+        algorithm will fail, hang or repeat itself on this experiment (severity "warning", with
+        the field path, what Katib will do, why, and the fix). Default: none."""
+        return []
 
     def introspect(self, trials: Sequence[Trial], **options: Any) -> Mapping[str, Any] | None:
         """Optional: model internals for reports (e.g. a GP's posterior over a 1-D grid)."""

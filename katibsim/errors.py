@@ -96,3 +96,26 @@ class SearchSpaceExhausted(KatibsimError):
     def __init__(self, message: str, assignments: list | None = None):
         self.assignments = list(assignments or [])
         super().__init__(message)
+
+
+class SuggestionServiceFailure(KatibsimError):
+    """Katib's own suggestion service would fail here: raised by a Katib-named algorithm plugin.
+
+    Not a bug of the plugin: the plugin reproduces a failure of the Katib service it stands for
+    (e.g. scikit-optimize refusing a log-uniform dimension that contains 0, Optuna's grid sampler
+    refusing a ``normal`` distribution). Katib's suggestion controller answers such a failure by
+    retrying ``SyncAssignments`` on every reconcile: no trial is created and the Experiment stays
+    Running. The engine simulates exactly that and puts the three texts below at the top of every
+    output.
+
+    ``message``: the service's error as Katib would log it (the library's own text);
+    ``why``: the library and the rule behind it; ``fix``: how to change the Experiment so it runs.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, why: str, fix: str):
+        self.message = message
+        self.why = why
+        self.fix = fix
+        super().__init__(message)
