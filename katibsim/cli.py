@@ -48,14 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plugin_commands(sub) -> None:
-    try:
-        from katibsim import plugins
-    except ImportError:  # the plugin host is optional while bootstrapping
-        return
-    commands = getattr(plugins, "commands", None)
-    if commands is None:
-        return
-    for name, entry in commands().items():
+    from katibsim import plugins
+
+    for name, entry in plugins.commands().items():
         p = sub.add_parser(name, help=entry.help, description=entry.help)
         entry.configure(p)
         p.set_defaults(_run=entry.run)

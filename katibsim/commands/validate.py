@@ -7,14 +7,13 @@ Exit 0 when every file is valid, 1 when some experiment is invalid (or a file ho
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from katibsim.errors import FieldError, InputError, KatibsimError, SpecError
+from katibsim.plugins import validate_algorithm, validate_early_stopping
 from katibsim.spec.loader import ExperimentDocument, load_file
 from katibsim.spec.model import Experiment
 from katibsim.spec.validation import merge_problems, validate
@@ -98,22 +97,18 @@ def _document_problems(doc: ExperimentDocument) -> list[FieldError]:
 
 
 def _plugin_problems(exp: Experiment) -> list[FieldError]:
-    """Algorithm and early-stopping names and settings, from the plugin host once it provides them."""
-    if importlib.util.find_spec("katibsim.plugins") is None:
-        return []
-    plugins = importlib.import_module("katibsim.plugins")
+    """Algorithm and early-stopping names and settings, as the plugin host judges them."""
     out: list[FieldError] = []
     spec = exp.spec
     checks = (
-        ("validate_algorithm", spec.algorithm is not None and bool(spec.algorithm.algorithm_name)),
-        ("validate_early_stopping", spec.early_stopping is not None and bool(spec.early_stopping.algorithm_name)),
+        (validate_algorithm, spec.algorithm is not None and bool(spec.algorithm.algorithm_name)),
+        (validate_early_stopping, spec.early_stopping is not None and bool(spec.early_stopping.algorithm_name)),
     )
-    for name, applies in checks:
-        fn = getattr(plugins, name, None)
-        if fn is None or not applies:
+    for check, applies in checks:
+        if not applies:
             continue
         try:
-            found = list(fn(exp) or [])
+            found = list(check(exp) or [])
         except SpecError as err:
             found = err.errors
         out.extend(f if f.file is not None else _with_file(f, exp.source_file) for f in found)

@@ -411,9 +411,6 @@ class KubeClient(Kube):
             raise CrdMissing(api_version, kind, plural, f"the server does not serve API {api_version}")
         raise CrdMissing(api_version, kind, plural, f"API {api_version} serves {', '.join(sorted(found)) or 'nothing'}")
 
-    def _ns_args(self, res: Resource, namespace: str | None) -> tuple:
-        return (res.group, res.version, namespace, res.plural) if res.namespaced else (res.group, res.version, res.plural)
-
     def create(self, obj: Mapping[str, Any], *, owner: tuple[str, str] | None = None) -> dict:
         api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
         res = self.resource(api_version, kind)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -123,11 +123,6 @@ def _final(m: ReportModel) -> bytes:
     ax.set_title("final best per seed")
     ax.grid(True, axis="y", alpha=0.3)
     return _png(fig)
-
-
-def _finite(xs: Sequence[Any]) -> np.ndarray:
-    a = np.array([float(x) if not isinstance(x, str) else float(x) for x in xs], dtype=float)
-    return np.where(np.isfinite(a), a, np.nan)
 
 
 def exploration_file(index: int, view) -> str:

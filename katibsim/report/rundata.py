@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from katibsim.report import stats
 
@@ -180,37 +180,3 @@ def _canon(v: Any) -> Any:
     if isinstance(v, float) and v.is_integer():
         return int(v)
     return v
-
-
-def _as_float(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def trials_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[TrialRecord, ...]:
-    """TrialRecords from plain dicts with keys number, name, assignment, value, condition, start, end
-    (and optionally true_value, reason, message, output_tail, output_path)."""
-    out = []
-    for i, d in enumerate(items, start=1):
-        out.append(
-            TrialRecord(
-                number=int(d.get("number", i)),
-                name=str(d.get("name", f"trial-{i}")),
-                assignment=dict(d.get("assignment", {})),
-                value=_as_float(d.get("value")),
-                condition=str(d.get("condition", "Succeeded")),
-                start=_as_float(d.get("start")),
-                end=_as_float(d.get("end")),
-                true_value=_as_float(d.get("true_value")),
-                reason=str(d.get("reason") or ""),
-                message=str(d.get("message") or ""),
-                output_tail=tuple(str(x) for x in d.get("output_tail") or ()),
-                output_path=None if d.get("output_path") is None else str(d["output_path"]),
-            )
-        )
-    return tuple(out)

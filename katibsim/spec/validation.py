@@ -21,14 +21,14 @@ Algorithm names and settings are validated by the plugin host (``katibsim.plugin
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import posixpath
 import re
 from dataclasses import replace
 from typing import Any, Iterable
 
+from katibsim.collectors import goregex
 from katibsim.errors import FieldError, SpecError
+from katibsim.spec import templates
 from katibsim.spec.defaults import apply_defaults
 from katibsim.spec.model import V1ALPHA3, Experiment, MetricsCollectorSpec
 
@@ -73,8 +73,6 @@ _LABEL_MESSAGE = (
     "'[a-z0-9]([-a-z0-9]*[a-z0-9])?') (Kubernetes API server rule)"
 )
 _TWO_GROUPS = re.compile(r".*\(.*\).*\(.*\).*")
-# Perl syntax that Python's re accepts but Go's RE2 (which Katib and its collectors use) refuses.
-_NOT_RE2 = re.compile(r"\(\?[=!>]|\(\?<[=!]|\(\?P=|\\[1-9]")
 
 MC = "spec.metricsCollectorSpec"
 SOURCE = f"{MC}.source"
@@ -344,25 +342,14 @@ def _collector_v1beta1(mc: MetricsCollectorSpec, c: _Checks) -> None:
 def _filter_problem(fmt: str) -> str | None:
     """Katib's two filter rules: it compiles as an RE2 regex and has two top subexpressions.
 
-    Uses the collectors' Go-regexp translation when it is there (it knows RE2's dialect);
-    otherwise Python's ``re`` plus a refusal of the Perl-only syntax RE2 lacks.
+    Compiled through the collectors' Go-regexp translation, which knows RE2's dialect.
     """
-    if importlib.util.find_spec("katibsim.collectors.goregex") is not None:
-        goregex = importlib.import_module("katibsim.collectors.goregex")
-        try:
-            goregex.compile_go(fmt)
-        except goregex.GoRegexError as err:
-            if getattr(err, "katib_rejects", True):
-                return f"invalid filter: error parsing regexp: {err.reason}"
-            return None  # Katib accepts it; the collector reports what it cannot emulate
-    else:
-        m = _NOT_RE2.search(fmt)
-        if m:
-            return f"invalid filter: error parsing regexp: invalid or unsupported Perl syntax: `{m.group(0)}`"
-        try:
-            re.compile(fmt)
-        except (re.error, RecursionError, OverflowError) as err:
-            return f"invalid filter: error parsing regexp: {getattr(err, 'msg', err)}"
+    try:
+        goregex.compile_go(fmt)
+    except goregex.GoRegexError as err:
+        if err.katib_rejects:
+            return f"invalid filter: error parsing regexp: {err.reason}"
+        return None  # Katib accepts it; the collector reports what it cannot emulate
     if not _TWO_GROUPS.search(fmt):
         return "two top subexpressions are required"
     return None
@@ -477,15 +464,7 @@ def _collector_v1alpha3(mc: MetricsCollectorSpec, c: _Checks) -> None:
 # trial templates: another module's rules, called in Katib's place in the order
 # ------------------------------------------------------------------------------------------------
 def _template_problems(exp: Experiment) -> list[FieldError]:
-    # Guarded on the module existing (it is built in parallel); an ImportError *inside* it is a
-    # bug and must surface, so the import itself is not wrapped.
-    if importlib.util.find_spec("katibsim.spec.templates") is None:
-        return []
-    templates = importlib.import_module("katibsim.spec.templates")
-    check = getattr(templates, "template_problems", None)
-    if check is None:
-        return []
-    return list(check(exp))
+    return list(templates.template_problems(exp))
 
 
 # ------------------------------------------------------------------------------------------------
