@@ -95,7 +95,8 @@ def _v1alpha3(exp: Experiment) -> Experiment:
 
 
 # ------------------------------------------------------------------------------------------------
-def _strategy_for_type(objective_type: str | None) -> str:
+def default_metric_strategy(objective_type: str | None) -> str:
+    """The strategy Katib's defaulter gives a metric with no entry: min, max, else latest (§1.2)."""
     if objective_type == "minimize":
         return "min"
     if objective_type == "maximize":
@@ -117,7 +118,7 @@ def _objective(obj: ObjectiveSpec | None) -> ObjectiveSpec | None:
     strategies = list(obj.metric_strategies)
     objective_has = any(st.name == metric for st in strategies)
     present = {st.name for st in strategies if st.name != metric}
-    value = _strategy_for_type(obj.type)
+    value = default_metric_strategy(obj.type)
     if not objective_has:
         strategies.append(MetricStrategy(metric, value))
     for name in obj.additional_metric_names:

@@ -46,15 +46,14 @@ class ObjectiveSpec:
     metric_strategies: tuple[MetricStrategy, ...] = ()
 
     def strategy_for(self, metric: str) -> str:
-        """The metric strategy (min/max/latest) Katib uses for ``metric``."""
+        """The metric strategy (min/max/latest) Katib uses for ``metric``: its entry, else the default."""
         for s in self.metric_strategies:
             if s.name == metric:
                 return s.value
-        if self.type == "minimize":
-            return "min"
-        if self.type == "maximize":
-            return "max"
-        return "latest"
+        # Imported here because the defaults module builds on this one; it owns the rule.
+        from katibsim.spec.defaults import default_metric_strategy
+
+        return default_metric_strategy(self.type)
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,10 @@ from katibsim.assertions import aggregate, evaluate_all, invariant_violation
 from katibsim.report.rundata import TrialRecord
 from katibsim.scenario import scenario_from_dict
 
+from experiment_helpers import minimal_experiment
 from rundata_helpers import make_run
 
-EXPERIMENT = {
-    "apiVersion": "kubeflow.org/v1beta1",
-    "kind": "Experiment",
-    "metadata": {"name": "e"},
-    "spec": {"objective": {"type": "maximize", "objectiveMetricName": "y"}, "parameters": []},
-}
+EXPERIMENT = minimal_experiment()
 
 
 def scenario(assertions, **over):

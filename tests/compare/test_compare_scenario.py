@@ -10,18 +10,14 @@ import pytest
 from katibsim.errors import InputError, SpecError
 from katibsim.scenario import load_scenarios, scenario_from_dict
 
-EXPERIMENT = {
-    "apiVersion": "kubeflow.org/v1beta1",
-    "kind": "Experiment",
-    "metadata": {"name": "e"},
-    "spec": {
-        "objective": {"type": "maximize", "objectiveMetricName": "y"},
-        "algorithm": {"algorithmName": "random"},
-        "parallelTrialCount": 1,
-        "maxTrialCount": 5,
-        "parameters": [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "-2", "max": "10"}}],
-    },
-}
+from experiment_helpers import minimal_experiment
+
+EXPERIMENT = minimal_experiment(
+    algorithm={"algorithmName": "random"},
+    parallelTrialCount=1,
+    maxTrialCount=5,
+    parameters=[{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "-2", "max": "10"}}],
+)
 
 
 def doc(**over):

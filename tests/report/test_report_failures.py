@@ -23,13 +23,10 @@ from katibsim.report.rundata import RunData, TrialRecord
 from katibsim.runner import run_data
 from katibsim.scenario import scenario_from_dict
 
+from experiment_helpers import minimal_experiment
+
 ROOT = Path(__file__).resolve().parents[2]
-EXPERIMENT = {
-    "apiVersion": "kubeflow.org/v1beta1",
-    "kind": "Experiment",
-    "metadata": {"name": "e"},
-    "spec": {"objective": {"type": "maximize", "objectiveMetricName": "y"}, "parameters": []},
-}
+EXPERIMENT = minimal_experiment()
 PROV = Provenance("0", "3.11", {}, {}, None, "h", None, "seed-1d", 0, (11, 12), "katibsim compare x")
 EVIL_TAIL = [f"epoch {i}: loss=0.{i}" for i in range(30)] + ["```", "<script>alert(1)</script>", "Traceback: boom & bust"]
 

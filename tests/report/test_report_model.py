@@ -12,14 +12,10 @@ from katibsim.report.build import build_report, time_grid
 from katibsim.report.model import Provenance
 from katibsim.scenario import scenario_from_dict
 
+from experiment_helpers import minimal_experiment
 from rundata_helpers import make_run
 
-EXPERIMENT = {
-    "apiVersion": "kubeflow.org/v1beta1",
-    "kind": "Experiment",
-    "metadata": {"name": "e"},
-    "spec": {"objective": {"type": "maximize", "objectiveMetricName": "y"}, "parameters": []},
-}
+EXPERIMENT = minimal_experiment()
 PROV = Provenance("0", "3.11", {}, {}, None, "h", None, "seed-1d", 0, (1000, 1001, 1002), "katibsim compare x")
 
 

@@ -19,14 +19,10 @@ from katibsim.report.model import Introspection, IntrospectionStep, Provenance
 from katibsim.report.png import figure_names, render_png
 from katibsim.scenario import scenario_from_dict
 
+from experiment_helpers import minimal_experiment
 from rundata_helpers import make_run
 
-EXPERIMENT = {
-    "apiVersion": "kubeflow.org/v1beta1",
-    "kind": "Experiment",
-    "metadata": {"name": "e"},
-    "spec": {"objective": {"type": "maximize", "objectiveMetricName": "y"}, "parameters": []},
-}
+EXPERIMENT = minimal_experiment()
 
 
 def _model(with_intro=True, optimum=2.0):

@@ -14,6 +14,7 @@ from katibsim.spec.defaults import (
     go_template_kind,
 )
 from katibsim.spec.loader import experiment_from_dict
+from katibsim.spec.model import MetricStrategy, ObjectiveSpec
 
 
 def raw(doc):
@@ -80,6 +81,23 @@ def test_katib_quirks_of_strategy_defaulting():
 def test_no_objective_no_strategies_and_v1alpha3_gets_none():
     assert defaulted(v1beta1(lambda d: d["spec"].pop("objective"))).spec.objective is None
     assert defaulted(v1alpha3()).spec.objective.metric_strategies == ()
+
+
+@pytest.mark.parametrize("objective_type, value", [("minimize", "min"), ("maximize", "max"), (None, "latest"), ("bogus", "latest")])
+def test_strategy_for_falls_back_on_katibs_default_for_the_objective_type(objective_type, value):
+    # A metric with no entry (v1alpha3, or an objective read without defaults) is collected the way
+    # Katib's defaulter would have written its entry: min for minimize, max for maximize, else latest.
+    obj = ObjectiveSpec(type=objective_type, objective_metric_name="loss", additional_metric_names=("acc",))
+    assert [obj.strategy_for(m) for m in ("loss", "acc", "unlisted")] == [value] * 3
+
+
+def test_strategy_for_prefers_the_listed_entry_and_agrees_with_the_defaulter():
+    obj = ObjectiveSpec(type="minimize", objective_metric_name="loss", metric_strategies=(MetricStrategy("loss", "latest"),))
+    assert (obj.strategy_for("loss"), obj.strategy_for("other")) == ("latest", "min")
+    exp = defaulted(v1beta1())
+    written = {st.name: st.value for st in exp.spec.objective.metric_strategies}
+    bare = raw(v1beta1()).spec.objective
+    assert bare.metric_strategies == () and {m: bare.strategy_for(m) for m in written} == written
 
 
 # -- trial template ---------------------------------------------------------------------------------
