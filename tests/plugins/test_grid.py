@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -166,9 +165,7 @@ def test_build_algorithm_maps_max_trial_count_to_its_field():
 def test_huge_grid_is_walked_lazily():
     space = space_of(*(pspec(f"p{i}", "int", min="0", max="999") for i in range(5)))  # 10^15 points
     alg = Grid(space, OBJ, {}, 0)
-    start = time.perf_counter()
-    batch = alg.suggest([], 50)
-    assert time.perf_counter() - start < 1.0
+    batch = alg.suggest([], 50)  # an eager walk of 10^15 points would never return
     assert alg.combinations == 10**15 and len({space.key(a) for a in batch}) == 50
 
 
