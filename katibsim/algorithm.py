@@ -156,7 +156,7 @@ def convert_setting(key: str, raw: str, convert: Callable[[str], T]) -> T:
     """Convert a setting string the way Katib's services do (``int(value)``, ``float(value)``).
 
     A failure raises :class:`SettingsError` with Katib's wording
-    ``failed to validate <key>(<value>): <exception>`` (reference §5.3).
+    ``failed to validate <key>(<value>): <exception>`` (``docs/katib-behaviour.md`` §5.3).
     """
     try:
         return convert(raw)
@@ -246,7 +246,7 @@ class Algorithm(ABC):
 class HistoryKeys:
     """The keys (:meth:`SearchSpace.key`) of every assignment in a history, kept incrementally.
 
-    Katib sends the whole history on every call (reference §4.2), so recomputing every key on
+    Katib sends the whole history on every call (``docs/katib-behaviour.md`` §4.2), so recomputing every key on
     every call costs O(n) per call and O(n²) per experiment. Histories only grow, so this keeps
     the keys of the prefix it has seen and adds the new trials. Two ways tell that the history
     it is given extends the one it saw:
@@ -354,7 +354,7 @@ class SuggestResult:
 
     ``assignments`` are coerced to canonical Python types; ``duplicates`` counts assignments equal
     (by :meth:`SearchSpace.key`) to an earlier trial's or to another one in the same answer — the
-    compute Katib users lose to repeated suggestions (reference §9 item 6); ``exhausted`` is True
+    compute Katib users lose to repeated suggestions (``docs/katib-behaviour.md`` §9 item 6); ``exhausted`` is True
     when the algorithm raised :class:`SearchSpaceExhausted` (then ``assignments`` holds the fewer
     than requested that were left, and ``message`` its reason); ``keys`` holds each assignment's
     :meth:`SearchSpace.key` (its Katib strings in parameter order), so the host need not format it

@@ -1,6 +1,6 @@
 """Scenario assertions evaluated over finished runs: pure functions from (assertion, runs) to a verdict with numbers.
 
-The five families of ``../shared/reference/sim-anchors.md`` §5.5: invariants (deterministic, every
+The five families of ``docs/reports.md#assertion-families``: invariants (deterministic, every
 run), a target reached within a budget in k of m seeds, a paired test between two variants
 (Wilcoxon signed-rank or a sign test, one-sided), a bound on a metric (per seed, k of m, or on an
 aggregate), and a comparison with a stored baseline (no worse than, or equal to, within a

@@ -1,6 +1,6 @@
 """The early-stopping contract, mirroring Katib's EarlyStopping service and its metrics collector.
 
-Katib splits early stopping in two (reference ``katib.md`` §4.2, §5.10, §6.5):
+Katib splits early stopping in two (``docs/katib-behaviour.md`` §4.2, §5.10, §6.5):
 
 * the **service** (``GetEarlyStoppingRules``) turns the history into rules such as
   ``accuracy less 0.71 from step 4``; the controller attaches the rules of each suggestion batch

@@ -522,7 +522,7 @@ def get_algorithm(name: str, *, file: str | None = None) -> type[Algorithm]:
 
 
 def _unknown_algorithm(name: str, found: Mapping[str, Any], file: str | None) -> FieldError:
-    # Katib's wording (reference §2.2 item 9), then what would have worked.
+    # Katib's wording (docs/katib-behaviour.md §2.2 item 9), then what would have worked.
     return FieldError(
         "spec.algorithm.algorithmName",
         f"unable to get Suggestion config data for algorithm {name}: no plugin provides algorithm {name}; "
@@ -618,7 +618,7 @@ def capability_errors(cls: type[Algorithm], experiment) -> list[FieldError]:
                 supported = ", ".join(sorted(d.value for d in caps.distributions))
                 out.append(FieldError(f"{base}.feasibleSpace.distribution", f"distribution: {dist} is not supported by algorithm {cls.name} (supported: {supported})", file, dist, kind="not-supported"))
             if ptype == "double" and caps.double_needs_step and fs.step in (None, ""):
-                # Katib's grid message (reference §5.4).
+                # Katib's grid message (docs/katib-behaviour.md §5.4).
                 out.append(FieldError(f"{base}.feasibleSpace.step", f"Param {ps.name} step is nil; For discrete search space, all parameters must include step", file, kind="required"))
     return out
 

@@ -6,7 +6,7 @@ field path (``variants[2].settings.kappa``), the way experiments are validated. 
 plugins (does the algorithm exist, do the settings validate, is the experiment valid) is done by
 :func:`check_scenario`, which the runner calls before anything runs.
 
-Design choices (see ``../shared/reference/sim-anchors.md`` §5.4–5.5):
+Design choices (see ``docs/reports.md#assertion-families``):
 - Paired seeds: every variant runs on the same derived seeds (Syne Tune, kurobako).
 - Whether a bound applies per seed (``seeds: {atLeast: k}``) or to an aggregate
   (``aggregate: median``) is always explicit; an assertion naming an unknown variant or metric

@@ -1,4 +1,4 @@
-"""``grid``: Katib's grid search (Optuna ``GridSampler`` since v0.15, reference §5.4), in a reproducible order.
+"""``grid``: Katib's grid search (Optuna ``GridSampler`` since v0.15, docs/katib-behaviour.md §5.4), in a reproducible order.
 
 The combinations are Katib's (:meth:`katibsim.spec.space.Parameter.grid_values`: int
 ``range(min, max+1, step)``, double ``numpy.arange`` with a required step, lists as given).
@@ -8,7 +8,7 @@ lexicographic order with ``order: lexicographic``), skipping every point already
 (running trials included). Over unused points that is the same uniform choice, but it is
 reproducible, survives a restart, and never re-offers a running point. When every combination
 has been used the algorithm raises :class:`SearchSpaceExhausted`, so the experiment ends with a
-reason instead of hanging Running (reference §9 item 2).
+reason instead of hanging Running (docs/katib-behaviour.md §9 item 2).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Grid(Algorithm):
         self.combinations = math.prod(len(a) for a in self.axes)
         m = self.max_trial_count
         if m is not None and m > self.combinations:
-            # Katib's message (reference §5.4); an unset maxTrialCount (sent as 0) passes.
+            # Katib's message (docs/katib-behaviour.md §5.4); an unset maxTrialCount (sent as 0) passes.
             raise SettingsError(
                 f"Max Trial Count: {m} > all possible search combinations: {self.combinations}",
                 path="spec.maxTrialCount",

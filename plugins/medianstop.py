@@ -1,4 +1,4 @@
-"""``medianstop``: Katib's median-stopping early-stopping service (reference ``katib.md`` §5.10, §6.5).
+"""``medianstop``: Katib's median-stopping early-stopping service (``docs/katib-behaviour.md`` §5.10, §6.5).
 
 Settings (strings, as in Katib): ``min_trials_required`` (an int > 0, default 3) and
 ``start_step`` (an int >= 1, default 4). For every Succeeded trial not seen before, the service

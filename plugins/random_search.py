@@ -1,4 +1,4 @@
-"""``random``: Katib's random search (hyperopt ``rand.suggest``, reference §5.3), reproducible and restart-safe.
+"""``random``: Katib's random search (hyperopt ``rand.suggest``, docs/katib-behaviour.md §5.3), reproducible and restart-safe.
 
 Each value is drawn from its parameter's distribution by :meth:`katibsim.spec.space.Parameter.sample`
 (normal / logNormal truncated to [min, max], unlike Katib's hyperopt; see docs/algorithms.md).

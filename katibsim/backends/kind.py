@@ -1,7 +1,7 @@
 """The kind backend: each trial runs as its own Job, TFJob (or any kind) on a Kubernetes cluster.
 
 ``--backend kind``. For every trial the controller starts, the rendered trial template
-(``katib.md`` §7) is made ready by :func:`katibsim.k8s.manifests.prepare_trial` (Katib's
+(``docs/katib-behaviour.md`` §7.1) is made ready by :func:`katibsim.k8s.manifests.prepare_trial` (Katib's
 experiment and trial labels, the namespace, katibsim's run label, the shared metrics folder)
 and created on the cluster. :meth:`KindBackend.wait` then polls — one LIST of the run's trial
 objects per cycle, with capped exponential back-off, a watch on the same selection only to wake

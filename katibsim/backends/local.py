@@ -11,7 +11,7 @@ running at once.
 When a process ends, Katib's collector for the experiment's ``metricsCollectorSpec`` reads its
 output (``katibsim.collectors.collect``: StdOut reads ``output.log``, File the mapped file,
 TensorFlowEvent the mapped folder), and the trial ends the way Katib's trial controller would end
-it (``katib.md`` §3.9, §6.4): a non-zero exit is **Failed** (no metrics), an objective the
+it (``docs/katib-behaviour.md`` §3.9, §6.4): a non-zero exit is **Failed** (no metrics), an objective the
 collector never found is **MetricsUnavailable**, otherwise **Succeeded**. With early-stopping rules
 and a StdOut or File collector, the collector's live check (§6.5, :class:`CollectorEarlyStopper`)
 reads the output as it is written and stops the process group once every rule holds: the trial
@@ -179,7 +179,7 @@ class LocalBackend(Backend):
         if self.context.experiment.spec.early_stopping is not None and self.collector.kind == "TensorFlowEvent":
             self._notes["local-tfevent-no-early-stopping"] = (
                 "early-stopping rules were not applied: Katib's TensorFlowEvent collector has no early stopping "
-                "(katib.md §6.3), and neither has the local backend with it")
+                "(docs/katib-behaviour.md §6.3), and neither has the local backend with it")
 
     # -- the clock ------------------------------------------------------------------------------------------
     def now(self) -> float:

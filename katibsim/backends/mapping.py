@@ -15,7 +15,7 @@ to the current directory) or a scenario's ``backend.map``:
 - ``NAME=COMMAND ...`` — a command name at the start of the command line.
 
 The collector's folder (``fileSystemPath``: a File collector's directory, a TensorFlowEvent
-directory; Katib mounts an emptyDir there, ``katib.md`` §6.1) goes into the trial's directory unless
+directory; Katib mounts an emptyDir there, ``docs/katib-behaviour.md`` §6.1) goes into the trial's directory unless
 mapped. Kubernetes' ``$(VAR)`` references are expanded from the container's ``env``, which also
 gets Katib's ``KATIB_TRIAL_NAME`` (§6.1). An absolute path that is not mapped and does not exist
 here (nor its parent folder, other than ``/``) is an error, reported for every place at once, with

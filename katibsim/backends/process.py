@@ -3,7 +3,7 @@ never left behind.
 
 - :func:`spawn` starts a command without a shell, in a new session (so its process group is its
   own and a terminal's Ctrl-C reaches katibsim only), stdin from /dev/null, stdout and stderr into
-  one file (what Katib's StdOut collector reads, ``katib.md`` §6.1). On Linux a tiny exec shim
+  one file (what Katib's StdOut collector reads, ``docs/katib-behaviour.md`` §6.1). On Linux a tiny exec shim
   first asks the kernel to SIGKILL the child if katibsim itself dies (``PR_SET_PDEATHSIG``), so
   even ``kill -9`` of katibsim leaves no training process running; the shim then ``exec``s the
   command, keeping the process id.

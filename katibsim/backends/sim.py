@@ -1,7 +1,7 @@
 """The simulated backend: trials are evaluated by a simulated objective on a simulated clock.
 
 When a trial starts, its whole run is decided at once (the Syne Tune simulator's approach,
-reference ``sim-anchors.md`` §1.2): the objective gives the final value, the learning curve and
+``docs/prior-art.md#syne-tune-simulator``): the objective gives the final value, the learning curve and
 the training time; the simulation model (:class:`~katibsim.engine.options.SimulationOptions`)
 adds the start-up delay and decides failures and missing metrics; the early-stopping rules are
 applied to the curve the way Katib's collector applies them to live reports. Only the end of the

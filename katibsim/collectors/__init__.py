@@ -3,7 +3,7 @@
 Backends call :func:`collect` when a trial ends, or drive :class:`TextLineParser` /
 :class:`JsonLineParser` while it runs (with :class:`CollectorEarlyStopper` for Katib's
 early-stopping rules) and finish with :func:`finish_text` / :func:`finish_json`.
-Semantics: ``katib.md`` §6 and §3.10; user documentation: ``docs/metrics.md``.
+Semantics: ``docs/katib-behaviour.md`` §6 and §3.10 (bare § numbers in this package cite it); user documentation: ``docs/metrics.md``.
 """
 
 from katibsim.collectors.collect import SUPPORTED_KINDS, collect, file_format, finish_json, finish_text

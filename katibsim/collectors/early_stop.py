@@ -1,6 +1,6 @@
 """Early stopping inside Katib's File/StdOut collector, applied to lines as a trial prints them.
 
-Katib's ``watchMetricsFile`` (katib.md §6.5), which runs only when the trial has stop rules:
+Katib's ``watchMetricsFile`` (docs/katib-behaviour.md §6.5), which runs only when the trial has stop rules:
 - TEXT: a line is looked at only if it contains a *rule's* metric name; every filter match on it
   must have a value that parses as a float — **any** match, even of another name
   (``phase=train`` next to ``accuracy=0.5``): otherwise the collector crashes;

@@ -2,7 +2,7 @@
 
 Katib's File/StdOut collector and its DB manager are written in Go; where Go's ``strconv``,
 ``strings`` and ``time`` differ from Python's defaults, the difference changes which metrics Katib
-collects or which value is "latest" (katib.md §3.10, §6.2). Everything here is a pure function.
+collects or which value is "latest" (docs/katib-behaviour.md §3.10, §6.2). Everything here is a pure function.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Katib's File collector with ``format: JSON``: one JSON object per line, string values only.
 
-Semantics of ``parseLogsInJsonFormat`` (katib.md §6.2):
+Semantics of ``parseLogsInJsonFormat`` (docs/katib-behaviour.md §6.2):
 - the file is split at "\\n"; only lines of length 0 are skipped (a line of spaces, or a lone
   "\\r" from CRLF files, is an error);
 - each other line is decoded with Go's ``json.Unmarshal`` into a map: a line that is not JSON,

@@ -1,6 +1,6 @@
 """The incremental line feeding shared by the TEXT and JSON collectors' parsers.
 
-Both of Katib's file parsers split the whole text at "\\n" (katib.md §6.2); :class:`LineParser`
+Both of Katib's file parsers split the whole text at "\\n" (docs/katib-behaviour.md §6.2); :class:`LineParser`
 gives the same lines when the text arrives in chunks, so a subclass only says how one line
 becomes a trace carrying metric logs.
 """

@@ -1,6 +1,6 @@
 """Katib's TEXT parsing (StdOut and File collectors): filters, timestamps, one line at a time.
 
-Semantics of ``parseLogsInTextFormat`` (katib.md §6.2):
+Semantics of ``parseLogsInTextFormat`` (docs/katib-behaviour.md §6.2):
 - the text is split at "\\n" only (a "\\r" stays on the line);
 - a line is looked at only if it contains one of the metric names as a substring;
 - if the text before the first space parses as Go's RFC3339Nano, it is the timestamp (the

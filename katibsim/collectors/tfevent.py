@@ -1,6 +1,6 @@
 """Katib's TensorFlowEvent collector: every event file under a directory, prefix tag matching.
 
-Semantics of ``tfevent_loader.py`` (katib.md §6.3):
+Semantics of ``tfevent_loader.py`` (docs/katib-behaviour.md §6.3):
 - every file under the directory (recursively) is loaded with tensorboard's
   ``EventAccumulator`` (SCALARS and TENSORS kept in full); a file that fails is skipped;
 - TENSORS tags are read first (TF2 ``tf.summary.scalar`` writes tensors; the value is
@@ -14,7 +14,7 @@ Semantics of ``tfevent_loader.py`` (katib.md §6.3):
   report order);
 - no log for the objective → one ``unavailable`` log stamped with the current time.
 
-tensorboard reads event files without TensorFlow (kind-backend.md §6); it is imported lazily so
+tensorboard reads event files without TensorFlow (docs/kind.md#event-files); it is imported lazily so
 the rest of katibsim works without it.
 """
 

@@ -4,7 +4,7 @@
   ``/tmp/katibsim-shared`` shared with the node for event files), the Training Operator v1.9.x for
   TFJob (server-side apply, as its CRD is too large for client-side apply), with ``--katib`` Katib
   standalone v0.19.0, a wait until they are ready, and ``kind load docker-image`` for every
-  ``--image`` built locally (reference ``kind-backend.md`` §1.4, §2.3, §5).
+  ``--image`` built locally (``docs/kind.md#local-images``, ``#training-operator``, ``#katib-install``).
 - ``down``: ``kind delete cluster --name katibsim``.
 - ``status``: what the kind backend needs, checked: the context, the API server, the CRDs.
 - ``katib EXPERIMENT``: Katib mode — the Experiment is submitted to Katib on the cluster, followed

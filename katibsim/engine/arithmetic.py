@@ -1,7 +1,7 @@
 """Katib's controller arithmetic as pure functions: request counts, bucketing, best trial, completion.
 
 Every function here restates one rule of Katib's experiment controller (reference
-``katib.md`` §3.2–3.6, §3.9–3.10, §4.1–4.2) so it can be tested against hand-computed cases
+``docs/katib-behaviour.md`` §3.2–3.6, §3.9–3.10, §4.1–4.2) so it can be tested against hand-computed cases
 without a clock, a backend or an algorithm. The engine (:mod:`katibsim.engine.controller`) keeps
 the same quantities incrementally for speed and is tested to agree with these.
 """

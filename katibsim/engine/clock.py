@@ -1,7 +1,7 @@
 """The simulated clock: a priority queue of timed events and a "now" that only moves forward.
 
 Events are ordered by (time, insertion order), so events due at the same instant come out first
-in, first out — the same tie rule as Syne Tune's simulator (reference ``sim-anchors.md`` §1.2).
+in, first out — the same tie rule as Syne Tune's simulator (``docs/prior-art.md#syne-tune-simulator``).
 Each event has a key (a trial name); cancelling a key drops its pending events lazily, so stopping
 a trial costs O(1) and the heap never needs a linear scan.
 """

@@ -1,6 +1,6 @@
 """The experiment controller: Katib's reconcile loop, driven by a backend's events.
 
-One :class:`Controller` runs one experiment to its end (reference ``katib.md`` §3.3–3.6, §4.2):
+One :class:`Controller` runs one experiment to its end (``docs/katib-behaviour.md`` §3.3–3.6, §4.2):
 
 1. the Experiment is created (``Created``) and the Suggestion is asked for its first trials; on a
    simulated backend its service answers after ``suggestion_startup_delay``;

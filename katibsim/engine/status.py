@@ -5,7 +5,7 @@ Pure functions of a :class:`~katibsim.engine.result.RunResult`: the Experiment w
 suggestionCount, suggestions with their early-stopping rules), each Trial (conditions, observation)
 and the ``kubectl get trials`` table. Simulated times are rendered as RFC3339 timestamps from the
 run's ``start_time``; field names, omitted empty fields and the null ``completionTime`` of an
-unfinished object follow Katib's Go types (reference ``katib.md`` §3.1, §3.9, §4.1).
+unfinished object follow Katib's Go types (``docs/katib-behaviour.md`` §3.1, §3.9, §4.1).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """katibsim's small port over the Kubernetes API, for the kind backend and the Katib mode.
 
-Layers (reference ``kind-backend.md`` §7.1), only :mod:`katibsim.k8s.client` touches the network:
+Layers (``docs/kind.md#layers``; Katib facts: ``docs/katib-behaviour.md``), only :mod:`katibsim.k8s.client` touches the network:
 
 - :mod:`~katibsim.k8s.errors` — what goes wrong, in words a user can act on;
 - :mod:`~katibsim.k8s.conditions` — Katib's GJSON success/failure conditions, evaluated (pure);

@@ -5,7 +5,7 @@ adapter over the official ``kubernetes`` client (``pip install 'katibsim[kind]'`
 kubeconfig context with ``new_client_from_config`` (never the global configuration).
 
 Every call goes out with ``_preload_content=False`` and its JSON is decoded here, so objects stay
-plain wire-format dicts on client 36 and 37 alike (reference ``kind-backend.md`` §3.1: v37's
+plain wire-format dicts on client 36 and 37 alike (``docs/kind.md#client-versions``: v37's
 pydantic models, its create that returns None on a 200, its JSON-looking logs turned into Python
 reprs). Namespaced resources of API groups — ``batch/v1`` Jobs included — go through
 ``CustomObjectsApi``'s generic paths; pods and namespaces through ``CoreV1Api``.
@@ -506,7 +506,7 @@ class KubeClient(Kube):
             if exc.status == 400:  # the container has not started (or was never there)
                 return None
             raise
-        # Raw bytes: the client's preloaded log of a JSON-looking line is a Python repr (§3.4).
+        # Raw bytes: the client's preloaded log of a JSON-looking line is a Python repr (docs/kind.md#client-versions).
         return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
 
     def wait_changes(self, res: Resource, namespace: str, label_selector: str, resource_version: str | None,

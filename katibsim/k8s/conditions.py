@@ -1,7 +1,7 @@
 """Katib's trial success and failure conditions: the GJSON subset Katib's defaults and docs use.
 
 Katib decides a trial's job status with two GJSON paths over the job object (reference
-``katib.md`` §3.9 step 4): ``failureCondition`` first, then ``successCondition``; a path
+``docs/katib-behaviour.md`` §3.9 step 4): ``failureCondition`` first, then ``successCondition``; a path
 *matches* when its result is a JSON object or a non-empty array (the first element is then the
 condition whose ``reason`` and ``message`` are copied). The defaults (§1.2) are::
 

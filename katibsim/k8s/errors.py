@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from katibsim.errors import KatibsimError
 
-# How to install what a trial kind needs (reference kind-backend.md §2.3, §5).
+# How to install what a trial kind needs (docs/kind.md#training-operator, #katib-install).
 TRAINING_OPERATOR_INSTALL = (
     'kubectl apply --server-side -k "github.com/kubeflow/trainer.git/manifests/overlays/standalone?ref=v1.9.4" '
     "(or `katibsim kind up`)"

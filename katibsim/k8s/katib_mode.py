@@ -1,9 +1,9 @@
 """Katib mode: submit the Experiment itself to a cluster where Katib runs, follow it, record the outcome.
 
-The highest-fidelity check katibsim has ("does Katib agree with our simulator?", reference
-``kind-backend.md`` §5): the Experiment is created as is (with katibsim's owner labels), then
+The highest-fidelity check katibsim has ("does Katib agree with our simulator?",
+``docs/kind.md#katib-install``): the Experiment is created as is (with katibsim's owner labels), then
 polled the way Katib's SDK waits (``wait_for_experiment_condition``: a GET every few seconds until
-``Succeeded`` or ``Failed`` is True, §5 "What a client polls"), and its Trials (label
+``Succeeded`` or ``Failed`` is True), and its Trials (label
 ``katib.kubeflow.org/experiment``) and Suggestion (named like the Experiment) are read. The
 outcome becomes a :class:`~katibsim.engine.result.RunResult` — the same format the sim, local and
 kind backends produce, with ``backend: katib`` and times in seconds since the Experiment's

@@ -1,7 +1,7 @@
 """A rendered trial manifest made ready for a cluster: labels, namespace, the shared metrics folder.
 
-Pure functions, dict in and dict out (reference ``kind-backend.md`` §7.1 (a), ``katib.md`` §7,
-appendix). :func:`prepare_trial`:
+Pure functions, dict in and dict out (``docs/kind.md#layers``, ``docs/katib-behaviour.md`` §7.1
+and its appendix). :func:`prepare_trial`:
 
 - sets ``metadata.namespace`` and labels the object *and every pod template* with Katib's
   experiment and trial labels (``katib.kubeflow.org/experiment``, ``katib.kubeflow.org/trial``)

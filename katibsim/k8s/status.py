@@ -1,9 +1,9 @@
 """Cluster objects read as trial states: pure functions over Job, TFJob and Pod dictionaries.
 
-- :func:`job_status` — Katib's trial-controller rule (``katib.md`` §3.9 step 4): the failure
+- :func:`job_status` — Katib's trial-controller rule (``docs/katib-behaviour.md`` §3.9 step 4): the failure
   condition first, then the success condition, else the job counts as running from creation.
   Interim conditions such as a Job's ``SuccessCriteriaMet`` or ``FailureTarget`` match neither
-  default and are ignored, as they must be (reference ``kind-backend.md`` §3.4).
+  default and are ignored, as they must be (``docs/kind.md#jobs``).
 - :func:`image_pull_problem` — a pod that cannot pull its image, from its container statuses.
 - :func:`primary_pods` — the pods whose log or files Katib's collector reads (``primaryPodLabels``).
 - :func:`pod_failure` — why a pod failed, in one line, for the trial's message.

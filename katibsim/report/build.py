@@ -2,7 +2,7 @@
 
 Curves follow Syne Tune's "median with percentiles" aggregation: runs that ended early keep their
 last best (forward fill) on the trial axis, and the time axis samples every run's best-so-far step
-function on one shared grid of simulated seconds (``../shared/reference/sim-anchors.md`` §1.5).
+function on one shared grid of simulated seconds (``docs/reports.md#shared-grid``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Which trials the report lists as failed, and how much of their output it keeps (pure; no I/O).
 
 A trial is listed when it ended Failed or MetricsUnavailable (the two buckets Katib counts against
-``maxFailedTrialCount``, ``../shared/reference/katib.md`` §3.5), or EarlyStopped with a message other
+``maxFailedTrialCount``, ``docs/katib-behaviour.md`` §3.5), or EarlyStopped with a message other
 than Katib's stock "Trial is early stopped" (a backend saying why it stopped it). Its output tail is
 capped to :data:`TAIL_LINES` lines and :data:`TAIL_BYTES` bytes, and a variant shows at most
 :data:`TRIALS_PER_VARIANT` trials, taken round-robin over the seeds so one bad seed does not hide

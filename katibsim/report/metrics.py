@@ -148,7 +148,7 @@ def metric_value(name: str, run: RunData, ctx: MetricContext) -> float:
 def bayesmark_baselines(
     runs: Mapping[str, "list[RunData]"], baseline_variant: str | None
 ) -> tuple[float | None, float | None]:
-    """Bayesmark's ``opt`` and ``clip`` losses (``../reference/sim-anchors.md`` §2.3).
+    """Bayesmark's ``opt`` and ``clip`` losses (``docs/reports.md#bayesmark-score``).
 
     ``opt``: the best loss any variant observed in any run (Bayesmark pads it by a tiny epsilon;
     we do not, so the best variant can score exactly 0). ``clip``: the median loss of a single

@@ -2,7 +2,7 @@
 
 Built once from the runs (:mod:`katibsim.report.build`) and rendered many times (Markdown, HTML,
 PNG, JUnit), so tests check numbers, not pixels (Optuna's ``_get_*_info`` split,
-``../shared/reference/sim-anchors.md`` §6.1). Everything here is frozen and JSON-serialisable via
+``docs/reports.md#report-as-data``). Everything here is frozen and JSON-serialisable via
 :meth:`ReportModel.to_dict`; non-finite floats are written as the strings "inf", "-inf", "nan".
 """
 
@@ -87,7 +87,7 @@ class RankTable:
 
 @dataclass(frozen=True)
 class NormalizedScores:
-    """Bayesmark's normalised mean score per variant (``sim-anchors.md`` §2.3).
+    """Bayesmark's normalised mean score per variant (``docs/reports.md#bayesmark-score``).
 
     ``score``: norm-mean-perf at the final budget (0 = best value any variant found, 1 = the median
     single random evaluation); ``normed``: score / the random variant's own score (random = 1);

@@ -1,7 +1,7 @@
 """The report's reading order as renderer-neutral blocks (headings, paragraphs, tables, images).
 
 Markdown and HTML render the same blocks, so the two never disagree on a number; this module
-decides what a reader sees and in which order (``../shared/reference/sim-anchors.md`` §6.2):
+decides what a reader sees and in which order (``docs/reports.md#report-layout``):
 the verdict first, then the curves, distributions, ranks and scores, the exploration view, the
 optimal trials, the model step by step, the failed trials, duplicates, and provenance last.
 """

@@ -139,7 +139,7 @@ def average_ranks(rows: Sequence[Sequence[float]]) -> list[float]:
 def normalized_mean_perf(
     losses: Sequence[float], *, opt: float, clip: float
 ) -> float:
-    """Bayesmark's norm-mean-perf of one method at one budget (``../reference/sim-anchors.md`` §2.3).
+    """Bayesmark's norm-mean-perf of one method at one budget (``docs/reports.md#bayesmark-score``).
 
     ``losses`` are the best-so-far losses S of the repeats; each is clipped at ``clip`` (the
     median of a single random evaluation) so a crash cannot dominate, then

@@ -1,4 +1,4 @@
-"""Katib's mutating-webhook defaults (katib.md §1.2 for v1beta1, §1.3 for v1alpha3), as a pure function.
+"""Katib's mutating-webhook defaults (docs/katib-behaviour.md §1.2 for v1beta1, §1.3 for v1alpha3), as a pure function.
 
 ``apply_defaults(exp)`` returns a new Experiment; it never mutates and is idempotent. Which set
 of defaults applies depends on ``exp.source_api_version``: a converted v1alpha3 experiment gets

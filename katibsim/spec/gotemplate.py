@@ -1,7 +1,7 @@
 """The subset of Go's ``text/template`` that Katib v1alpha3 trial templates use, and nothing more.
 
 Katib v1alpha3 renders ``spec.trialTemplate.goTemplate.rawTemplate`` with Go's ``text/template``
-over ``{.Experiment, .Trial, .NameSpace, .HyperParameters}`` (reference §7.2). Every template in
+over ``{.Experiment, .Trial, .NameSpace, .HyperParameters}`` (``docs/katib-behaviour.md`` §7.2). Every template in
 Katib's v1alpha3 examples uses only these actions, which are implemented with Go's semantics:
 
 - ``{{.}}``, ``{{.Field}}`` and dotted paths ``{{.A.B}}``: print a value. Data are Python values

@@ -1,7 +1,7 @@
 """Read Katib Experiment files (YAML or JSON, one or many documents) into the internal model.
 
 ``kubeflow.org/v1beta1`` is read as it is; ``kubeflow.org/v1alpha3`` is converted on load into
-the internal v1beta1 model (reference katib.md §1.3): ``goTemplate.rawTemplate`` goes to
+the internal v1beta1 model (docs/katib-behaviour.md §1.3): ``goTemplate.rawTemplate`` goes to
 ``TrialTemplate.go_template``, ``goTemplate.templateSpec`` to ``go_template_spec``, the early
 stopping that v1alpha3 keeps inside ``algorithm`` moves to ``spec.early_stopping``; v1alpha3 has
 no metric strategies and no distributions, so none are read. ``Experiment.source_api_version``

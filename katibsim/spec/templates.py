@@ -1,6 +1,6 @@
 """Trial templates: render a trial's manifest from an Experiment and check the template as Katib does.
 
-Three jobs, each with Katib's semantics (reference §7, §2.2 item 12, §2.3):
+Three jobs, each with Katib's semantics (``docs/katib-behaviour.md`` §7, §2.2 item 12, §2.3):
 
 - :func:`render_trial` turns an assignment (Katib strings) into the trial's manifest. v1beta1:
   the ``trialSpec`` is serialised to JSON the way Go's ``encoding/json`` does, every

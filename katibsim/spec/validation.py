@@ -1,4 +1,4 @@
-"""Katib's validating-webhook rules that need no cluster, plus the checks a run needs (katib.md §2).
+"""Katib's validating-webhook rules that need no cluster, plus the checks a run needs (docs/katib-behaviour.md §2).
 
 ``validate(exp)`` returns every problem at once, errors and warnings (``severity``), each with
 the file, the Katib-style field path, the offending value and Katib's own wording:

@@ -1,4 +1,4 @@
-"""The plugin's settings: Katib's five (katib.md §5.5) plus katibsim's own, parsed and validated.
+"""The plugin's settings: Katib's five (docs/katib-behaviour.md §5.5) plus katibsim's own, parsed and validated.
 
 Katib's messages are kept where Katib has one ("acq_func X is not supported in Bayesian
 optimization", "n_initial_points should be great or equal than zero", "failed to validate

@@ -11,7 +11,7 @@ Column kinds:
 - ``cat``: a categorical; the column holds the category index and the kernel uses a Hamming
   (same / different) distance on it (see :mod:`.gp`).
 
-Unlike Katib's skopt service (katib.md §5.5), doubles are *not* all forced to log-uniform: the
+Unlike Katib's skopt service (docs/katib-behaviour.md §5.5), doubles are *not* all forced to log-uniform: the
 distribution field is honoured.
 """
 

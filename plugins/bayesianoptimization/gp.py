@@ -11,7 +11,7 @@ hyperparameters ``theta = [log eta, log scale, log noise]`` maximise log margina
 log prior (:mod:`.prior`) with L-BFGS-B and analytic gradients.
 
 Reproducibility: by default the fit is a pure function of the data (:class:`FitCache`), so a
-service rebuilt from the same history (Katib restarts suggestion pods, katib.md §5.2) computes
+service rebuilt from the same history (Katib restarts suggestion pods, docs/katib-behaviour.md §5.2) computes
 exactly the same model.
 """
 

@@ -4,7 +4,7 @@ Flow of one ``suggest(trials, count)``:
 
 1. Trials with a value (Succeeded / EarlyStopped, ``Trial.has_value``) become observations; running
    ones are pending; every trial's assignment is "used" and will not be proposed again (Katib's
-   skopt service repeats suggestions, katib.md §9 item 6).
+   skopt service repeats suggestions, docs/katib-behaviour.md §9 item 6).
 2. The first ``n_initial_points`` trials follow a scrambled Sobol (or random) design fixed by the
    seed; trial ``i`` gets design point ``i``.
 3. Then: standardise the observations (sign-flipped for ``minimize``), fit the GP (:mod:`.gp`),

@@ -10,7 +10,7 @@ or so short the model interpolates noise; a noise that swallows the signal.
 - kernel scale: Gamma(2, 1) (``log s - s``), mode at 1 = the variance of standardised outputs;
 - noise variance: Gamma(1.1, 30) (``0.1 log n - 30 n``), i.e. small unless the data insist.
 
-These are the shapes Optuna's GPSampler uses (bo-anchors.md §3); the length-scale constants are
+These are the shapes Optuna's GPSampler uses (docs/benchmarks.md#peers); the length-scale constants are
 settings here (``ls_prior_a``/``ls_prior_b`` in :class:`Prior`) and the defaults are the ones
 measured best in ``benchmarks/bo_vs_peers.py``.
 """

@@ -2,7 +2,7 @@
 
 Pure arithmetic, no state. Definitions follow the usual literature forms (Surjanovic & Bingham's
 virtual library, BoTorch's ``synthetic.py``); domains and optima are listed in
-``/work/shared/reference/bo-anchors.md`` §5 and in :mod:`katibsim_plugins.objectives.catalog`.
+``docs/objectives.md#test-functions`` and in :mod:`katibsim_plugins.objectives.catalog`.
 All of them are minimisation problems except :func:`seed_1d`, which the seed tutorial maximises.
 """
 

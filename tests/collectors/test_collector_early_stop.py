@@ -1,4 +1,4 @@
-"""Early stopping inside Katib's collector, applied line by line (katib.md §6.5)."""
+"""Early stopping inside Katib's collector, applied line by line (docs/katib-behaviour.md §6.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The report rule, the DB order and getMetrics' min / max / latest (katib.md §3.10, §6.2)."""
+"""The report rule, the DB order and getMetrics' min / max / latest (docs/katib-behaviour.md §3.10, §6.2)."""
 
 from __future__ import annotations
 

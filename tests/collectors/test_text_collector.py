@@ -1,4 +1,4 @@
-"""StdOut / File TEXT collection with Katib's semantics (katib.md §6.2)."""
+"""StdOut / File TEXT collection with Katib's semantics (docs/katib-behaviour.md §6.2)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The tests here need the kind cluster of context ``kind-katibsim`` (``katibsim ki
 ``e2e-kind`` workflow). Where it is missing they skip with the precise reason, found once per
 session: no such context, the API server unreachable, or a CRD not installed. Every object the
 tests read through the port is written to ``artifacts/snapshots/<test>.json`` at the end, so real
-object shapes can become fixtures of the fast tests (reference ``kind-backend.md`` §4.3).
+object shapes can become fixtures of the fast tests (``docs/kind.md#fakes``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Katib's controller arithmetic against hand-computed cases (reference katib.md §3.2–3.6, §3.10, §4.2)."""
+"""Katib's controller arithmetic against hand-computed cases (docs/katib-behaviour.md §3.2–3.6, §3.10, §4.2)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_completed_for_requests_leaves_out_metrics_unavailable_in_katib_mode():
 
 
 def test_metrics_unavailable_creates_more_trials_than_max_in_katib_mode():
-    """Reference §3.6 [derived]: max 3, parallel 3; one trial ends MetricsUnavailable."""
+    """docs/katib-behaviour.md §3.6 (derived): max 3, parallel 3; one trial ends MetricsUnavailable."""
     counts = TrialCounts(metrics_unavailable=1, running=2)
     katib = reconcile_trials(3, 3, counts.active, counts.completed_for_requests(katib_compat=True))
     fixed = reconcile_trials(3, 3, counts.active, counts.completed_for_requests(katib_compat=False))

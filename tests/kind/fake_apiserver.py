@@ -6,7 +6,7 @@ objects, read pod logs and run discovery — so paths, verbs, query parameters, 
 error bodies are exercised the way a real API server exercises them (httpx's MockTransport
 idea: replace the network, not the client).
 
-What it copies from the real server (reference ``kind-backend.md`` §4.4): 201 on create, 404 /
+What it copies from the real server (``docs/kind.md#fakes``): 201 on create, 404 /
 409 / 403 / 410 answers carrying a ``Status`` body, uid / resourceVersion / creationTimestamp,
 status ignored on create (the status subresource), equality label selectors, ``propagationPolicy``
 on delete (a Job deleted without one orphans its pods, as the real API does), watch streams

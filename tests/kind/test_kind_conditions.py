@@ -1,7 +1,7 @@
 """Katib's GJSON success/failure conditions over objects shaped like real Jobs, TFJobs and Workflows.
 
 Fixtures are hand-written from the Go types (names end in ``_from_types``, reference
-``kind-backend.md`` §4.3) until kind e2e snapshots replace them.
+``docs/kind.md#fakes``) until kind e2e snapshots replace them.
 """
 
 from __future__ import annotations

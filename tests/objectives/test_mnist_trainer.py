@@ -15,7 +15,7 @@ from katibsim_plugins.objectives import build_mnist_table as builder
 from katibsim_plugins.objectives.mnist_table import read_table, shipped_table_path
 
 TRAINER = builder.DEFAULT_TRAINER
-# Katib's default StdOut filter (reference katib.md §6): name=value pairs.
+# Katib's default StdOut filter (docs/katib-behaviour.md §6.2): name=value pairs.
 KATIB_DEFAULT_FILTER = re.compile(r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)")
 
 

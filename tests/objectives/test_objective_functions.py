@@ -1,4 +1,4 @@
-"""The test functions: known optima at known places, domains, vectorisation (bo-anchors.md §5)."""
+"""The test functions: known optima at known places, domains, vectorisation (docs/objectives.md#test-functions)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from katibsim_plugins.objectives.synthetic import FUNCTION_OBJECTIVES, FunctionO
 
 BY_NAME = {cls.name: cls for cls in FUNCTION_OBJECTIVES}
 
-# (name, reference optimum, its precision, reference minimisers, domain) from bo-anchors.md §5.
+# (name, reference optimum, its precision, reference minimisers, domain) from docs/objectives.md#test-functions.
 REFERENCE = {
     "branin": (0.397887, 1e-6, [(-math.pi, 12.275), (math.pi, 2.275), (9.42478, 2.475)], [(-5, 10), (0, 15)]),
     "hartmann3": (-3.86278, 1e-5, [(0.114614, 0.555649, 0.852547)], [(0, 1)] * 3),

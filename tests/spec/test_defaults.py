@@ -1,4 +1,4 @@
-"""Katib's mutating-webhook defaults (katib.md §1.2, §1.3): exact values, purity, idempotence."""
+"""Katib's mutating-webhook defaults (docs/katib-behaviour.md §1.2, §1.3): exact values, purity, idempotence."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Katib v0.9's v1alpha3 validator (katib.md §2.3) on converted experiments: its sentences, every error at once."""
+"""Katib v0.9's v1alpha3 validator (docs/katib-behaviour.md §2.3) on converted experiments: its sentences, every error at once."""
 
 from __future__ import annotations
 

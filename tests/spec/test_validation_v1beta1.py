@@ -1,4 +1,4 @@
-"""Katib's v1beta1 webhook rules (katib.md §2.2), katibsim's additions and cluster warnings: one test per rule."""
+"""Katib's v1beta1 webhook rules (docs/katib-behaviour.md §2.2), katibsim's additions and cluster warnings: one test per rule."""
 
 from __future__ import annotations
 
