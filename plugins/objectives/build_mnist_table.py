@@ -6,7 +6,7 @@ thread per run, and writes one CSV row per (lr, batch size, seed, epoch) plus a 
 (``mnist_tfjob.json``) saying exactly what was trained, with which versions, when and how.
 
     .venv/bin/python -m katibsim_plugins.objectives.build_mnist_table            # the shipped grid
-    .venv/bin/python -m katibsim_plugins.objectives.build_mnist_table --seeds 2 --out /tmp/t.csv
+    .venv/bin/python -m katibsim_plugins.objectives.build_mnist_table --seeds 2 --out results/mnist_tfjob.csv
 
 A developer tool: it needs a checkout (the trainer lives in ``examples/``) and scikit-learn.
 """
