@@ -7,7 +7,7 @@ the file, the Katib-style field path, the offending value and Katib's own wordin
   broken objective, the remaining rules still run, so a file shows all its problems at once.
 - v1alpha3 (converted): the v0.9 validator of §2.3 with its sentences; Katib returned only the
   first, here all are reported.
-- trial templates (§2.2 item 12, the v1alpha3 template checks): ``katibsim.spec.templates``.
+- trial templates (§2.2 item 12, the v1alpha3 template checks): ``katibsim.spec.template_checks``.
 - katibsim additions, marked as such in the message: what Katib's webhook lets through but a run
   cannot survive (§2.2 item 15 "Not checked": numbers that do not parse, min > max, step <= 0,
   duplicate names, an empty list; metric strategies outside min/max/latest; a StdOut filter that
@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 from katibsim.collectors import goregex
 from katibsim.errors import FieldError, SpecError
-from katibsim.spec import templates
+from katibsim.spec import template_checks
 from katibsim.spec.defaults import apply_defaults
 from katibsim.spec.model import V1ALPHA3, Experiment, MetricsCollectorSpec
 
@@ -464,7 +464,7 @@ def _collector_v1alpha3(mc: MetricsCollectorSpec, c: _Checks) -> None:
 # trial templates: another module's rules, called in Katib's place in the order
 # ------------------------------------------------------------------------------------------------
 def _template_problems(exp: Experiment) -> list[FieldError]:
-    return list(templates.template_problems(exp))
+    return list(template_checks.template_problems(exp))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ from katibsim.spec.templates import (
     is_meta_reference,
     primary_container,
     render_trial,
-    template_problems,
 )
+from katibsim.spec.template_checks import template_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 SUCCESS = 'status.conditions.#(type=="Complete")#|#(status=="True")#'

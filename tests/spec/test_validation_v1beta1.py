@@ -139,7 +139,7 @@ def test_resume_policy_rejected():
     assert err.value == "Always"
 
 
-# -- 12. trial template (rules live in katibsim.spec.templates; validate calls them in Katib's order) --
+# -- 12. trial template (rules live in katibsim.spec.template_checks; validate calls them in Katib's order) --
 def test_trial_template_rules_are_part_of_validate():
     one(errors(v1beta1(lambda d: d["spec"].pop("trialTemplate"))), "spec.trialTemplate", "must be specified")
     found = errors(v1beta1(lambda d: d["spec"]["trialTemplate"].pop("primaryContainerName")))
