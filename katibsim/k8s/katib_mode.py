@@ -13,7 +13,7 @@ their jobs with it) unless ``keep``.
 
 The pure half, :func:`result_from_objects`, turns the three kinds of objects into the result and is
 tested on objects shaped like Katib's (``experiment_types.go``, ``trial_types.go``,
-``suggestion_types.go``); :func:`run_katib` does the I/O through the :class:`~katibsim.k8s.client.Kube` port.
+``suggestion_types.go``); :func:`run_katib` does the I/O through the :class:`~katibsim.k8s.port.Kube` port.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from katibsim.engine.result import (
     SuggestionStatus,
     TrialResult,
 )
-from katibsim.k8s.client import Kube
+from katibsim.k8s.port import Kube
 from katibsim.k8s.errors import CrdMissing, KubeError
 from katibsim.k8s.manifests import EXPERIMENT_LABEL, owner_labels
 from katibsim.spec.model import Experiment

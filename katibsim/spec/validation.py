@@ -17,6 +17,11 @@ the file, the Katib-style field path, the offending value and Katib's own wordin
   docs/experiments.md for the full list and what is deliberately not checked.
 
 Algorithm names and settings are validated by the plugin host (``katibsim.plugins``).
+
+Why one module of about 550 lines: it has one job, Katib's ``ValidateExperiment`` as one ordered
+pass, and its parts share the problem collector (``_Checks``) and the small path and port rules
+the v1beta1 and v1alpha3 collector checks both use. The part with its own job — the trial-template
+checks — is already separate (:mod:`katibsim.spec.template_checks`).
 """
 
 from __future__ import annotations
