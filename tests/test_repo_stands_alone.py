@@ -4,10 +4,10 @@ A reader of a clone has neither the steering folder the project was started from
 machine. So no tracked text file (``git ls-files``, ``.github/`` included; binary files skipped)
 may name:
 
-- the steering folder (``../shared``, or its ``shared/reference/``, ``shared/docs/``,
-  ``shared/seed/`` folders) — Katib facts live in ``docs/katib-behaviour.md`` instead;
-- an absolute path under a home or workspace root (``/work``, ``/home``, ``/root``, ``/Users``):
-  always somebody's machine;
+- the steering folder the project was started from (``shared`` one level up, or its
+  reference, docs and seed folders) — Katib facts live in ``docs/katib-behaviour.md`` instead;
+- an absolute path under a home or workspace root (``work``, ``home``, ``root``, ``Users`` at the
+  top of the file system): always somebody's machine;
 - an absolute path under ``/tmp`` or ``/opt``, unless it is plainly a path somewhere else than
   this machine or a documented setting:
   - inside a Kubernetes or kind manifest (a YAML document holding a mapping with ``apiVersion``
@@ -127,7 +127,7 @@ SHARED = _p("..", _SEP, "shared")
         ("docs/a.md", f"(`{SHARED}`)"),
         ("docs/a.md", _p("in `shared", _SEP, "reference/katib.md`")),
         ("docs/a.md", _p("the design (`shared", _SEP, "docs/design.md`)")),
-        ("tests/t.py", _p('seed = Path("', _SEP, 'work/shared/seed/x.yaml")')),
+        ("tests/t.py", _p('seed = Path("', _SEP, 'work/sh', 'ared/seed/x.yaml")')),
         ("tests/t.py", _p('p = "', _SEP, 'home/me/katibsim/x"')),
         ("docs/b.md", _p("run from ", _SEP, "root/checkout")),
         ("docs/b.md", _p("  last lines of ", _SEP, "tmp/docex/run1/output.log:")),
