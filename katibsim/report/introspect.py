@@ -80,7 +80,7 @@ def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: in
     from katibsim import plugins
     from katibsim.engine.mapping import resolve_mapping
     from katibsim.engine.run import Streams
-    from katibsim.runner import build_run
+    from katibsim.scenario import build_run
 
     variant = scenario.variant(envelope["variant"])
     exp, objective, mapping, _ = build_run(scenario, variant)
