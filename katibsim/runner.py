@@ -351,8 +351,12 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
     )
 
 
-def collect(tasks: Sequence[RunTask]) -> tuple[dict[str, list[RunData]], dict[str, dict[str, Any]], list[str]]:
-    """Read every planned result: ({variant: [RunData]}, {path: envelope}, warnings for missing ones)."""
+def collect(
+    tasks: Sequence[RunTask], *, keep: Callable[[RunTask], bool] | None = None
+) -> tuple[dict[str, list[RunData]], dict[str, dict[str, Any]], list[str]]:
+    """Read every planned result: ({variant: [RunData]}, {path: envelope} for the tasks ``keep``
+    accepts (none by default: an envelope is the whole engine result, the RunData is what the
+    report needs), warnings for missing ones)."""
     runs: dict[str, list[RunData]] = {}
     envelopes: dict[str, dict[str, Any]] = {}
     warnings = []
@@ -366,6 +370,7 @@ def collect(tasks: Sequence[RunTask]) -> tuple[dict[str, list[RunData]], dict[st
         if env.get("key") != t.key:
             warnings.append(f"{t.path} holds a different run (its key does not match); rerun without --resume")
             continue
-        envelopes[t.path] = env
+        if keep is not None and keep(t):
+            envelopes[t.path] = env
         runs[t.variant].append(run_data(env))
     return runs, envelopes, warnings

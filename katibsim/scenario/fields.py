@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from katibsim.errors import FieldError
 
-__all__ = ["Errors", "close_match", "did_you_mean", "mapping", "number", "one_of", "setting_str"]
+__all__ = ["Errors", "close_match", "did_you_mean", "known", "mapping", "number", "one_of", "setting_str"]
 
 
 class Errors:
@@ -37,6 +37,9 @@ def _shown(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) or value is None else None
 
 
+_CLOSE_MATCH_LIMIT = 2000  # difflib compares with every choice: a huge sweep's names get the case check only
+
+
 def close_match(word: Any, choices: Iterable[str]) -> str | None:
     """The known name ``word`` was most likely meant to be (case first, then difflib)."""
     if not isinstance(word, str) or not word:
@@ -45,6 +48,8 @@ def close_match(word: Any, choices: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    if len(choices) > _CLOSE_MATCH_LIMIT:
+        return None
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -53,6 +58,14 @@ def did_you_mean(word: Any, choices: Iterable[str]) -> str:
     """``"; did you mean X?"`` when ``word`` is close to a known name, else ``""``."""
     match = close_match(word, choices)
     return f"; did you mean {match}?" if match is not None and match != word else ""
+
+
+def known(names: Iterable[Any], *, limit: int = 12) -> str:
+    """``a, b, c`` for a message, cut after ``limit`` names (a sweep may make thousands)."""
+    names = sorted(str(n) for n in names)
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f", ... ({len(names) - limit} more)"
 
 
 def setting_str(v: Any) -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from katibsim.errors import FieldError, InputError, SpecError
-from katibsim.scenario import reader
+from katibsim.scenario.reader import read_scenarios
+from katibsim.scenario.reader import scenario_from_dict as _read_one
 from katibsim.scenario.fields import did_you_mean
 from katibsim.scenario.model import OVERRIDE_FIELDS, Scenario, Target, Variant
 
@@ -34,7 +35,7 @@ def _parse_backend(value: Any, path: str, *, base: str | Path | None = None) -> 
 
 def read(path: str | Path) -> tuple[list[Scenario], list[FieldError]]:
     """The scenarios of ``path`` and every structural problem (a variant's ``backend:`` understood)."""
-    return reader.read_scenarios(path, parse_backend=_parse_backend)
+    return read_scenarios(path, parse_backend=_parse_backend)
 
 
 def load_scenarios(path: str | Path) -> list[Scenario]:
@@ -51,7 +52,7 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
 
 def scenario_from_dict(doc: Any, *, file: str | None = None, document_index: int = 0) -> Scenario:
     """One scenario document, structurally valid (SpecError with every problem otherwise)."""
-    return reader.scenario_from_dict(doc, file=file, document_index=document_index, parse_backend=_parse_backend)
+    return _read_one(doc, file=file, document_index=document_index, parse_backend=_parse_backend)
 
 
 def build_run(scenario: Scenario, variant: Variant):

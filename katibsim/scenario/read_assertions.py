@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from katibsim.report.metrics import METRICS
-from katibsim.scenario.fields import Errors, did_you_mean, mapping, number, one_of
+from katibsim.scenario.fields import Errors, did_you_mean, known, mapping, number, one_of
 from katibsim.scenario.model import (
     AGGREGATES,
     INVARIANT_CHECKS,
@@ -82,7 +82,7 @@ def read_report(e: Errors, v: Any, names: Mapping[str, None], variants: list[Var
         return ReportOptions()
     baseline = m.get("baseline")
     if baseline is not None and not (isinstance(baseline, str) and baseline in names):
-        e.add("report.baseline", f"unknown variant{did_you_mean(baseline, names)}; known: {', '.join(sorted(names))}", baseline)
+        e.add("report.baseline", f"unknown variant{did_you_mean(baseline, names)}; known: {known(names)}", baseline)
         baseline = None
     if baseline is None:
         baseline = next((var.name for var in variants if var.algorithm == "random"), None)
@@ -92,7 +92,7 @@ def read_report(e: Errors, v: Any, names: Mapping[str, None], variants: list[Var
         if im is not None:
             iv = im.get("variant")
             if iv is not None and not (isinstance(iv, str) and iv in names):
-                e.add("report.introspect.variant", f"unknown variant{did_you_mean(iv, names)}; known: {', '.join(sorted(names))}", iv)
+                e.add("report.introspect.variant", f"unknown variant{did_you_mean(iv, names)}; known: {known(names)}", iv)
                 iv = None
             if "seed" in im:
                 iseed = number(e, "report.introspect.seed", im["seed"], integer=True, nonneg=True) or 0
@@ -115,10 +115,10 @@ _ASSERTION_FIELDS = {
 
 def _variant_ref(e: Errors, path: str, v: Any, names: Mapping[str, None]) -> str | None:
     if not isinstance(v, str) or not v:
-        e.required(path, f"a variant name; known: {', '.join(sorted(names))}")
+        e.required(path, f"a variant name; known: {known(names)}")
         return None
     if v not in names:
-        e.add(path, f"unknown variant{did_you_mean(v, names)}; known: {', '.join(sorted(names))}", v)
+        e.add(path, f"unknown variant{did_you_mean(v, names)}; known: {known(names)}", v)
         return None
     return v
 
@@ -317,7 +317,7 @@ def _check_baseline_file(e: Errors, p: str, path: str, variant: str | None, metr
         e.add(f"{p}.baselineVariant", "must be a variant name", variant)
         return
     if variant is not None and variant not in table:
-        e.add(f"{p}.baselineVariant" if variant else f"{p}.variant", f"the baseline has no variant {variant!r}; it has {', '.join(sorted(table))}", variant)
+        e.add(f"{p}.baselineVariant" if variant else f"{p}.variant", f"the baseline has no variant {variant!r}; it has {known(table)}", variant)
         return
     if variant is not None and metric is not None and not (isinstance(table[variant], Mapping) and metric in table[variant]):
         e.add(f"{p}.metric", f"the baseline has no metric {metric!r} for {variant}", metric)
