@@ -55,9 +55,9 @@ def close_match(word: Any, choices: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: Any, choices: Iterable[str]) -> str:
-    """``"; did you mean X?"`` when ``word`` is close to a known name, else ``""``."""
+    """``" (did you mean X?)"`` when ``word`` is close to a known name, else ``""``."""
     match = close_match(word, choices)
-    return f"; did you mean {match}?" if match is not None and match != word else ""
+    return f" (did you mean {match}?)" if match is not None and match != word else ""
 
 
 def known(names: Iterable[Any], *, limit: int = 12) -> str:

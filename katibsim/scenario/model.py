@@ -311,26 +311,42 @@ class Scenario:
 
     def experiment_for(self, variant: Variant) -> dict[str, Any]:
         """The Experiment document of ``variant``: budget, then the variant's overrides, then its
-        algorithm and settings (merged over the experiment's own settings)."""
+        algorithm and settings (merged over the experiment's own settings).
+
+        A part of the shared document of the wrong shape is left as it is, for Katib's
+        validation to report at its path."""
         doc = copy.deepcopy(dict(self.experiment))
         spec = doc.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return doc
         for key, value in {**self.budget, **variant.overrides}.items():
             if key == "parameters":
-                for p in spec.get("parameters") or []:
-                    if isinstance(p, dict) and p.get("name") in value:
+                params = spec.get("parameters")
+                for p in params if isinstance(params, list) else []:
+                    if isinstance(p, dict) and isinstance(p.get("name"), str) and p.get("name") in value:
                         fs = p.setdefault("feasibleSpace", {})
-                        fs.update(copy.deepcopy(value[p["name"]]))
+                        if isinstance(fs, dict):
+                            fs.update(copy.deepcopy(value[p["name"]]))
                 continue
             where = OVERRIDE_FIELDS[key]
             node = doc
             for part in where[:-1]:
                 node = node.setdefault(part, {})
-            node[where[-1]] = value
-        algo = dict(spec.get("algorithm") or {})
-        own = {s.get("name"): s.get("value") for s in (algo.get("algorithmSettings") or []) if isinstance(s, Mapping)}
+                if not isinstance(node, dict):
+                    break
+            else:
+                node[where[-1]] = value
+        raw = spec.get("algorithm")
+        if raw is not None and not isinstance(raw, Mapping):
+            return doc
+        algo = dict(raw or {})
+        items = algo.get("algorithmSettings")
+        own = {s.get("name"): s.get("value") for s in (items if isinstance(items, list) else []) if isinstance(s, Mapping)}
         if variant.algorithm is not None and variant.algorithm != algo.get("algorithmName"):
             own = {}  # another algorithm's settings would be rejected as unknown
             algo["algorithmName"] = variant.algorithm
+        elif items is not None and not isinstance(items, list):
+            return doc
         # The scenario's seeds replace a random_state inherited from the experiment file, which
         # would otherwise give every seed the same run; a variant may still pin it on purpose.
         own.pop("random_state", None)

@@ -78,9 +78,11 @@ def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[st
     where: str | None = None
     m = _SETTING_PATH.match(path)
     if m:
-        items = (doc.get("spec", {}).get("algorithm") or {}).get("algorithmSettings") or []
+        algo = doc.get("spec", {}).get("algorithm")
+        items = algo.get("algorithmSettings") if isinstance(algo, Mapping) else None
+        items = items if isinstance(items, list) else []
         i = int(m.group(1))
-        name = items[i]["name"] if i < len(items) else None
+        name = items[i].get("name") if i < len(items) and isinstance(items[i], Mapping) else None
         if variant.swept and not _swept_on_experiment(scenario, variant) and variant.swept[1] == name:
             where = _sweep_path(scenario, variant)
         elif name in variant.settings:
@@ -103,7 +105,8 @@ def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[st
                     where = f"budget.{key}"
     m = _PARAM_PATH.match(path)
     if m and where is None:
-        params = doc.get("spec", {}).get("parameters") or []
+        params = doc.get("spec", {}).get("parameters")
+        params = params if isinstance(params, list) else []
         i = int(m.group(1))
         name = params[i].get("name") if i < len(params) and isinstance(params[i], Mapping) else None
         over = (variant.overrides.get("parameters") or {}).get(name) or {}
@@ -178,8 +181,9 @@ def problems(scenario: Scenario, reader_errors: Iterable[FieldError] = ()) -> li
                 else:
                     hint = did_you_mean(name, plugins.objectives()) if name not in plugins.objectives() else ""
                     errors.append(FieldError("objective.name", fe.message + hint, f, fe.value, fe.kind))
-        except InputError as err:
-            errors.append(FieldError("objective.options", str(err), f))
+        except (InputError, TypeError, ValueError) as err:
+            # An objective factory refusing an option value of the wrong type is bad input too.
+            errors.append(FieldError("objective.options", f"objective {name}: {err}", f))
     if "experiment" not in broken and scenario.spec:
         errors += _variant_problems(scenario, objective, known)
     if objective is not None:
@@ -215,7 +219,8 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
     shared: dict[tuple[str, str], tuple[FieldError, list[str]]] = {}
     for variant in scenario.variants:
         doc = scenario.experiment_for(variant)
-        names = [p.get("name") for p in doc.get("spec", {}).get("parameters") or [] if isinstance(p, Mapping)]
+        params = scenario.spec.get("parameters")
+        names = [p.get("name") for p in (params if isinstance(params, list) else []) if isinstance(p, Mapping)]
         for pname in (variant.overrides.get("parameters") or {}):
             if pname not in names:
                 errors.append(

@@ -75,7 +75,52 @@ def read_documents(path: str | Path, *, what: str = "scenario") -> list[Any]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise InputError(f"{path}: not UTF-8 text (byte {err.start}); save the file as UTF-8") from None
-    return [d for d in parse(text, file=str(path)) if d is not None]
+    try:
+        docs = parse(text, file=str(path))
+    except InputError as err:
+        where = _duplicate_key(text) if "already defined" in str(err) else None
+        if where is None:
+            raise
+        field, line, first = where
+        raise InputError(f"{path}: {field}: duplicate key (line {line}; first given on line {first}); "
+                         "give each field once") from None
+    return [d for d in docs if d is not None]
+
+
+def _duplicate_key(text: str) -> tuple[str, int, int] | None:
+    """(field path, line, line of the first one) of the first repeated mapping key in ``text``.
+
+    The loader refused the file already; this only walks PyYAML's node tree to say where."""
+    import yaml
+
+    def walk(node: Any, path: str) -> tuple[str, int, int] | None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else None
+                here = f"{path}.{name}" if path else str(name)
+                if name is not None:
+                    if name in seen:
+                        return here, key.start_mark.line + 1, seen[name]
+                    seen[name] = key.start_mark.line + 1
+                found = walk(value, here)
+                if found:
+                    return found
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                found = walk(item, f"{path}[{i}]")
+                if found:
+                    return found
+        return None
+
+    try:
+        for root in yaml.compose_all(text, Loader=yaml.SafeLoader):
+            found = walk(root, "")
+            if found:
+                return found
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return None
 
 
 def read_scenarios(path: str | Path, *, parse_backend: BackendParser | None = None) -> tuple[list[Scenario], list[FieldError]]:
@@ -256,6 +301,11 @@ def _objective(e: Errors, v: Any) -> ObjectiveRef:
     if not isinstance(options, Mapping):
         e.add("objective.options", "must be a mapping", options)
         options = {}
+    for k in list(options):
+        if not isinstance(k, str) or not k.isidentifier() or k == "name":
+            e.add(f"objective.options.{k}", "is not an objective option (options are names such as noise or steps; "
+                  "the objective's own name goes in objective.name)", kind="not-supported")
+            options = {key: val for key, val in options.items() if key != k}
     how = m.get("mapping", "by-name")
     if isinstance(how, str):
         if how not in ("by-name", "by-order"):
