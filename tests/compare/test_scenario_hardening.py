@@ -271,3 +271,39 @@ def test_the_model_and_reader_import_no_backend():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
+
+
+def test_the_scenario_runner_and_report_modules_are_in_no_import_cycle():
+    """Every ``from katibsim... import`` (inside functions too) as an edge; no cycle may pass
+    through the scenario package, the runner, the atomic writer or the report writers."""
+    import ast
+
+    pkg = ROOT / "katibsim"
+    modules = {}
+    for path in pkg.rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module in modules:
+                deps.add(node.module)
+                deps |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in modules}
+        graph[name] = deps - {name}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            m = todo.pop()
+            if m == goal:
+                return True
+            if m not in seen:
+                seen.add(m)
+                todo.extend(graph.get(m, ()))
+        return False
+
+    ours = [m for m in modules if m.startswith("katibsim.scenario") or m in (
+        "katibsim.runner", "katibsim.atomic", "katibsim.report.introspect", "katibsim.report.write", "katibsim.commands.compare")]
+    assert len(ours) >= 10
+    assert [m for m in ours if reaches(m, m)] == []
