@@ -12,7 +12,7 @@ next trial; the note says whether it was.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def choose_run(scenario: Scenario) -> tuple[str, int] | None:
     can introspect, on seed 0. None when the experiment is not one-dimensional."""
     from katibsim import plugins
 
-    params = scenario.experiment.get("spec", {}).get("parameters") or []
+    params = scenario.spec.get("parameters") or []
     if len(params) != 1 or (params[0] or {}).get("parameterType") not in ("double", "int"):
         return None
     seed = min(scenario.report.introspect_seed, scenario.seeds.count - 1)
