@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from katibsim.atomic import write_atomic
 from katibsim.errors import InputError, KatibsimError
 from katibsim.report.rundata import RunData, TrialRecord
-from katibsim.scenario import Scenario, Variant
+from katibsim.scenario import Scenario, Variant, build_run
 
 __all__ = [
     "ENVELOPE_VERSION",
@@ -112,27 +113,6 @@ def plan(scenario: Scenario, out: str | Path) -> list[RunTask]:
 # --------------------------------------------------------------------------------------------
 # One run (runs in a worker process)
 # --------------------------------------------------------------------------------------------
-def _mapping_for(scenario: Scenario, space, objective) -> Any:
-    m = scenario.objective.mapping
-    if isinstance(m, Mapping):
-        return dict(m)
-    if m == "by-order":
-        return [f"{p.name}={i.name}" for p, i in zip(space.parameters, objective.inputs)]
-    return None  # by name, else by order (the engine's own rule)
-
-
-def build_run(scenario: Scenario, variant: Variant):
-    """(experiment, objective, mapping, simulation options) for one variant."""
-    from katibsim import plugins
-    from katibsim.engine.options import SimulationOptions
-    from katibsim.spec.loader import experiment_from_dict
-
-    exp = experiment_from_dict(scenario.experiment_for(variant), file=scenario.experiment_file or scenario.file)
-    objective = plugins.get_objective(scenario.objective.name, **dict(scenario.objective.options))
-    options = SimulationOptions.from_dict(scenario.simulation)
-    return exp, objective, _mapping_for(scenario, exp.search_space(), objective), options
-
-
 def _out_of_space(space, trials: Iterable[Any]) -> int:
     bad = 0
     for t in trials:
@@ -207,18 +187,6 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
         "noise_free": _noise_free(exp.search_space(), objective, mapping, result.trials),
         "result": result.to_dict(),
     }
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader (or a resumed run) sees the whole file or none of it."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
 
 
 def dumps_run(envelope: Mapping[str, Any]) -> str:
@@ -383,8 +351,12 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
     )
 
 
-def collect(tasks: Sequence[RunTask]) -> tuple[dict[str, list[RunData]], dict[str, dict[str, Any]], list[str]]:
-    """Read every planned result: ({variant: [RunData]}, {path: envelope}, warnings for missing ones)."""
+def collect(
+    tasks: Sequence[RunTask], *, keep: Callable[[RunTask], bool] | None = None
+) -> tuple[dict[str, list[RunData]], dict[str, dict[str, Any]], list[str]]:
+    """Read every planned result: ({variant: [RunData]}, {path: envelope} for the tasks ``keep``
+    accepts (none by default: an envelope is the whole engine result, the RunData is what the
+    report needs), warnings for missing ones)."""
     runs: dict[str, list[RunData]] = {}
     envelopes: dict[str, dict[str, Any]] = {}
     warnings = []
@@ -398,6 +370,7 @@ def collect(tasks: Sequence[RunTask]) -> tuple[dict[str, list[RunData]], dict[st
         if env.get("key") != t.key:
             warnings.append(f"{t.path} holds a different run (its key does not match); rerun without --resume")
             continue
-        envelopes[t.path] = env
+        if keep is not None and keep(t):
+            envelopes[t.path] = env
         runs[t.variant].append(run_data(env))
     return runs, envelopes, warnings

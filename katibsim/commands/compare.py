@@ -12,6 +12,7 @@ import os
 import platform
 import shlex
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -33,72 +34,160 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="reuse the stored result of every run that already finished")
     parser.add_argument("--seeds", type=int, default=None, metavar="N", help="run N seeds instead of the scenario's count")
     parser.add_argument("--no-png", action="store_true", help="skip the figures (faster; the HTML then has no images)")
+    from katibsim.scenario.work import DEFAULT_MAX_WORK
+
+    parser.add_argument("--max-work", type=int, default=DEFAULT_MAX_WORK, metavar="N",
+                        help=f"refuse to start when the scenarios may create more than N trials in all "
+                             f"(variants x seeds x maxTrialCount; default {DEFAULT_MAX_WORK:,})")
+    parser.add_argument("--no-limit", action="store_true", help="no limit on the work (see --max-work)")
 
 
 class _BadInput(KatibsimError):
     exit_code = 2
 
 
-def _load(paths: Sequence[str], seeds: int | None):
-    from katibsim.scenario import check_scenario, load_scenarios
+def _load(paths: Sequence[str], seeds: int | None, max_work: int | None):
+    """Every scenario of ``paths``, checked; every problem of every file is printed at once.
 
-    scenarios = []
+    The work estimate comes before the pre-flight, which builds every variant's Experiment and
+    algorithm: a sweep of a million values is refused in a second instead of validated for an hour.
+    """
+    from katibsim.scenario import problems, read
+    from katibsim.scenario.work import estimate, refusal
+
+    loaded = []
     errors: list[FieldError] = []
+    unreadable: list[str] = []
     for p in paths:
+        _announce(p)
         try:
-            for sc in load_scenarios(p):
-                if seeds is not None:
+            found_scenarios, found = read(p)
+        except InputError as err:
+            unreadable.append(str(err))
+            continue
+        for sc in found_scenarios:
+            if seeds is not None:
+                try:
                     sc = sc.with_seed_count(seeds)
-                check_scenario(sc)
-                scenarios.append(sc)
-        except SpecError as err:
-            errors.extend(err.errors)
+                except SpecError as err:
+                    found = found + err.errors
+            loaded.append((sc, found))
+        errors.extend(found)
+    refused = None
+    if max_work is not None and loaded:
+        works = [estimate(sc, seeds_field="--seeds" if seeds is not None else "seeds.count") for sc, _ in loaded]
+        refused = refusal(works, max_work)
+    if refused is None:
+        for sc, found in loaded:
+            errors.extend(problems(sc, found))
     names: dict[str, str] = {}
-    for sc in scenarios:
-        if sc.name in names:
+    for sc, _ in loaded:
+        # Two documents of one file with one name are the reader's to report; one file given
+        # twice, or two files with one name, would write to the same report folder.
+        if sc.name in names and (sc.file != names[sc.name] or paths.count(str(sc.file)) > 1):
             errors.append(FieldError("name", f"scenario {sc.name!r} is also defined in {names[sc.name]}; reports would collide", sc.file, sc.name))
         names.setdefault(sc.name, sc.file or "?")
-    if errors:
+    if errors or unreadable or refused is not None:
+        for text in unreadable:
+            print(f"error: {text}", file=sys.stderr)
         for e in errors:
             print(e.render(), file=sys.stderr)
-        raise _BadInput(f"{len(errors)} problem(s) in the scenario file(s); nothing was run")
-    return scenarios
+        if refused is not None:
+            print(refused.render(), file=sys.stderr)
+            raise _BadInput("the comparison is too big to start (see above); nothing was run")
+        if unreadable and not errors:
+            raise _BadInput(f"{len(unreadable)} scenario file(s) could not be read; nothing was run")
+        raise _BadInput(f"{len(errors) + len(unreadable)} problem(s) in the scenario file(s); nothing was run")
+    return [sc for sc, _ in loaded]
+
+
+def _announce(path: str) -> None:
+    """Say so before reading a big file: YAML reads about a megabyte in a few seconds."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return
+    if size > 1_000_000:
+        print(f"reading {path} ({size / 1e6:.0f} MB)...", file=sys.stderr, flush=True)
 
 
 class _Progress:
-    """A bar on a terminal, plain lines otherwise (CI logs)."""
+    """A bar on a terminal, plain lines otherwise (CI logs).
 
-    def __init__(self, stream=None):
+    The bar is drawn as soon as the plan is known (0/N) and redrawn every second while a run is
+    under way, so a long first run does not look like a hang.
+    """
+
+    def __init__(self, stream=None, *, tick: float = 1.0):
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self.t0 = time.perf_counter()
         self.ran = 0
         self.reused = 0
+        self.done = 0
+        self.total = 0
+        self.label = ""
+        self.tick = tick
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __call__(self, ev) -> None:
-        if ev.kind == "start":
-            self.t0 = time.perf_counter()
-            return
-        if ev.kind == "skip":
-            self.reused += 1
-        else:
-            self.ran += 1
+        with self._lock:
+            self.done, self.total = ev.done, ev.total
+            if ev.kind == "start":
+                self.t0 = time.perf_counter()
+                if self.tty:
+                    self._draw()
+                    self._start_ticker()
+                else:
+                    self.stream.write(f"[0/{ev.total}] starting {ev.total} run(s)\n")
+                    self.stream.flush()
+                return
+            if ev.kind == "skip":
+                self.reused += 1
+            else:
+                self.ran += 1
+            self.label = ev.task.label if ev.task else ""
+            if self.tty:
+                self._draw()
+                if ev.done == ev.total:
+                    self.stream.write("\n")
+                    self._stop.set()
+            else:
+                word = "reused" if ev.kind == "skip" else f"done in {ev.seconds:.2f}s"
+                self.stream.write(f"[{ev.done}/{ev.total}] {self.label} {word}\n")
+            self.stream.flush()
+
+    def _draw(self) -> None:
         elapsed = time.perf_counter() - self.t0
-        label = ev.task.label if ev.task else ""
-        if self.tty:
-            width = 30
-            filled = int(width * ev.done / max(1, ev.total))
-            eta = ""
-            if self.ran and ev.done < ev.total:
-                eta = f" eta {elapsed / self.ran * (ev.total - ev.done):.0f}s"
-            line = f"\r[{'#' * filled}{'.' * (width - filled)}] {ev.done}/{ev.total} {elapsed:5.1f}s{eta} {label[:50]:<50}"
-            self.stream.write(line)
-            if ev.done == ev.total:
-                self.stream.write("\n")
-        else:
-            word = "reused" if ev.kind == "skip" else f"done in {ev.seconds:.2f}s"
-            self.stream.write(f"[{ev.done}/{ev.total}] {label} {word}\n")
+        width = 30
+        filled = int(width * self.done / max(1, self.total))
+        eta = ""
+        if self.ran and self.done < self.total:
+            eta = f" eta {elapsed / self.ran * (self.total - self.done):.0f}s"
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {elapsed:5.1f}s{eta} {self.label[:50]:<50}"
+        self.stream.write(line)
         self.stream.flush()
+
+    def _start_ticker(self) -> None:
+        if self._ticker is not None or self.done >= self.total:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.tick):
+                with self._lock:
+                    if self.done < self.total:
+                        self._draw()
+
+        self._ticker = threading.Thread(target=loop, name="katibsim-progress", daemon=True)
+        self._ticker.start()
+
+    def close(self) -> None:
+        """Stop redrawing (the comparison ended, or was interrupted)."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
 
 
 def _provenance(sc, command: str):
@@ -142,20 +231,21 @@ def build_model(sc, tasks, command: str):
     from katibsim.report.introspect import choose_run, introspect_run
     from katibsim.runner import collect
 
-    runs, envelopes, warnings = collect(tasks)
+    chosen = choose_run(sc)
+    # Only the run drawn step by step is kept whole; the others are read into the report's view.
+    runs, envelopes, warnings = collect(tasks, keep=lambda t: chosen is not None and (t.variant, t.seed_index) == chosen)
     results = evaluate_all(sc, runs)
     intro = None
-    chosen = choose_run(sc)
     if chosen is not None:
         variant, seed_index = chosen
-        env = next((envelopes[t.path] for t in tasks if t.variant == variant and t.seed_index == seed_index and t.path in envelopes), None)
+        env = next(iter(envelopes.values()), None)
         if env is not None:
             try:
                 intro = introspect_run(sc, env)
             except KatibsimError as err:
                 warnings.append(f"no step-by-step pictures: {err}")
-    metric = (sc.experiment.get("spec", {}).get("objective") or {}).get("objectiveMetricName") or "objective"
-    return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=metric, warnings=warnings)
+    return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=sc.metric_name,
+                        warnings=warnings)
 
 
 def _report_one(work) -> Any:
@@ -176,13 +266,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--jobs must be at least 1")
     if args.seeds is not None and args.seeds < 1:
         raise InputError("--seeds must be at least 1")
-    scenarios = _load(args.scenarios, args.seeds)
+    if args.max_work is not None and args.max_work < 1:
+        raise InputError("--max-work must be at least 1 (or use --no-limit)")
+    scenarios = _load(args.scenarios, args.seeds, None if args.no_limit else args.max_work)
     command = "katibsim " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "katibsim" else "katibsim compare " + shlex.join(args.scenarios)
     plans = {sc.name: plan(sc, args.out) for sc in scenarios}
     all_tasks = [t for sc in scenarios for t in plans[sc.name]]
     progress = _Progress()
     t0 = time.perf_counter()
-    run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress)
+    try:
+        run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress)
+    finally:
+        progress.close()
     t_runs = time.perf_counter() - t0
     jobs = args.jobs or os.cpu_count() or 1
     work = [(sc, plans[sc.name], command, str(scenario_dir(args.out, sc)), not args.no_png) for sc in scenarios]

@@ -50,6 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="correct Katib's known defects instead of reproducing them (katib_compat=false)")
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("--result", metavar="FILE", help="also write the complete run result as JSON to FILE")
+    from katibsim.scenario.work import DEFAULT_MAX_WORK
+
+    parser.add_argument("--max-work", type=int, default=DEFAULT_MAX_WORK, metavar="N",
+                        help=f"refuse to start when the run may create more than N trials (default {DEFAULT_MAX_WORK:,})")
+    parser.add_argument("--no-limit", action="store_true", help="no limit on the trials (see --max-work)")
 
 
 def _declared_objective(path: str) -> str | None:
@@ -156,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         sim_options["katib_compat"] = "false"
     with option_errors("--sim-option"):
         options = SimulationOptions.from_dict(sim_options)
+    _check_work(args, experiment, options)
     objective_options = pairs(args.objective_option, "--objective-option")
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     with option_errors("--objective"):
@@ -186,6 +192,20 @@ def run(args: argparse.Namespace) -> int:
         out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
         out.write(comment(_simulation_lines(result)))
     return 0
+
+
+def _check_work(args, experiment, options) -> None:
+    """Refuse a run bigger than --max-work before it starts; announce a big one on a terminal."""
+    from katibsim.scenario.work import refusal, single_run
+
+    if args.max_work < 1:
+        raise InputError("--max-work must be at least 1 (or use --no-limit)")
+    work = single_run(experiment.spec.max_trial_count, unbounded_limit=options.unbounded_trial_limit, file=args.file)
+    refused = None if args.no_limit else refusal([work], args.max_work)
+    if refused is not None:
+        raise InputError(refused.render())
+    if work.trials > 10_000 and sys.stderr.isatty():
+        print(f"simulating up to {work.trials:,} trials (seed {args.seed})...", file=sys.stderr, flush=True)
 
 
 def _simulation_lines(result) -> str:

@@ -12,7 +12,7 @@ next trial; the note says whether it was.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def choose_run(scenario: Scenario) -> tuple[str, int] | None:
     can introspect, on seed 0. None when the experiment is not one-dimensional."""
     from katibsim import plugins
 
-    params = scenario.experiment.get("spec", {}).get("parameters") or []
+    params = scenario.spec.get("parameters") or []
     if len(params) != 1 or (params[0] or {}).get("parameterType") not in ("double", "int"):
         return None
     seed = min(scenario.report.introspect_seed, scenario.seeds.count - 1)
@@ -80,7 +80,7 @@ def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: in
     from katibsim import plugins
     from katibsim.engine.mapping import resolve_mapping
     from katibsim.engine.run import Streams
-    from katibsim.runner import build_run
+    from katibsim.scenario import build_run
 
     variant = scenario.variant(envelope["variant"])
     exp, objective, mapping, _ = build_run(scenario, variant)

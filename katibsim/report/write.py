@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from katibsim.atomic import write_atomic
 from katibsim.report.html import render_html, render_index_html
 from katibsim.report.junit import render_junit
 from katibsim.report.markdown import render_index_markdown, render_markdown
@@ -20,14 +21,7 @@ __all__ = ["write_index", "write_report", "summary_json"]
 
 
 def _write(path: Path, data: str | bytes) -> None:
-    from katibsim.runner import write_atomic
-
-    if isinstance(data, bytes):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    else:
-        write_atomic(path, data)
+    write_atomic(path, data)
 
 
 def summary_json(m: ReportModel) -> str:

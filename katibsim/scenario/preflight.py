@@ -1,0 +1,260 @@
+"""The scenario pre-flight: everything the plugins and Katib's rules can say before anything runs.
+
+:func:`problems` builds every variant's Experiment (Katib's validation), its algorithm (which
+validates the settings), the objective and the parameter mapping, and puts each problem at the
+scenario field that caused it (``variants[2].settings.kappa``), with a did-you-mean for a
+misspelt algorithm or objective. It runs on what the reader could make of a document even when
+the reader found problems, so that a file's mistakes are all reported in one run.
+
+This is the backend-aware part of the scenario package: it hands the reader the backends' parser
+for a variant's ``backend:`` field (:func:`read`, :func:`load_scenarios`), so that the model and
+the reader never import a backend. :func:`build_run` gives a runner (or the report) what one run
+of a variant needs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from katibsim.errors import FieldError, InputError, SpecError
+from katibsim.scenario.reader import read_scenarios
+from katibsim.scenario.reader import scenario_from_dict as _read_one
+from katibsim.scenario.fields import did_you_mean
+from katibsim.scenario.model import OVERRIDE_FIELDS, Scenario, Target, Variant
+
+__all__ = ["build_run", "check_scenario", "load_scenarios", "problems", "read", "scenario_from_dict"]
+
+
+def _parse_backend(value: Any, path: str, *, base: str | Path | None = None) -> tuple[Any, list[FieldError]]:
+    from katibsim.backends.scenario_backend import parse_backend  # real backends (docs/local.md)
+
+    return parse_backend(value, path, base=base)
+
+
+def read(path: str | Path) -> tuple[list[Scenario], list[FieldError]]:
+    """The scenarios of ``path`` and every structural problem (a variant's ``backend:`` understood)."""
+    return read_scenarios(path, parse_backend=_parse_backend)
+
+
+def load_scenarios(path: str | Path) -> list[Scenario]:
+    """Every scenario in the YAML file ``path`` (one per document), structurally valid.
+
+    Raises :class:`InputError` for an unreadable file or bad YAML, :class:`SpecError` listing
+    every invalid field (with its path) otherwise. The plugin checks are :func:`check_scenario`'s.
+    """
+    scenarios, errors = read(path)
+    if errors:
+        raise SpecError(errors)
+    return scenarios
+
+
+def scenario_from_dict(doc: Any, *, file: str | None = None, document_index: int = 0) -> Scenario:
+    """One scenario document, structurally valid (SpecError with every problem otherwise)."""
+    return _read_one(doc, file=file, document_index=document_index, parse_backend=_parse_backend)
+
+
+def build_run(scenario: Scenario, variant: Variant):
+    """(experiment, objective, mapping, simulation options) for one run of ``variant``."""
+    from katibsim import plugins
+    from katibsim.engine.options import SimulationOptions
+    from katibsim.spec.loader import experiment_from_dict
+
+    exp = experiment_from_dict(scenario.experiment_for(variant), file=scenario.experiment_file or scenario.file)
+    objective = plugins.get_objective(scenario.objective.name, **dict(scenario.objective.options))
+    options = SimulationOptions.from_dict(scenario.simulation)
+    return exp, objective, scenario.mapping_for(exp.search_space(), objective), options
+
+
+_SETTING_PATH = re.compile(r"^spec\.algorithm\.algorithmSettings\[(\d+)\](\.(name|value))?$")
+_PARAM_PATH = re.compile(r"^spec\.parameters\[(\d+)\]\.feasibleSpace\.(\w+)$")
+
+
+def _remap(fe: FieldError, scenario: Scenario, variant: Variant, doc: Mapping[str, Any]) -> FieldError:
+    """Move an experiment-level error to the scenario field that caused it (a variant's setting,
+    override or sweep value, the budget), else to ``experiment.<path>``."""
+    path = fe.path
+    where: str | None = None
+    m = _SETTING_PATH.match(path)
+    if m:
+        algo = doc.get("spec", {}).get("algorithm")
+        items = algo.get("algorithmSettings") if isinstance(algo, Mapping) else None
+        items = items if isinstance(items, list) else []
+        i = int(m.group(1))
+        name = items[i].get("name") if i < len(items) and isinstance(items[i], Mapping) else None
+        if variant.swept and not _swept_on_experiment(scenario, variant) and variant.swept[1] == name:
+            where = _sweep_path(scenario, variant)
+        elif name in variant.settings:
+            where = f"{variant.path}.settings.{name}"
+    elif path == "spec.algorithm.algorithmName":
+        if fe.kind == "not-supported" and isinstance(fe.value, str):
+            from katibsim import plugins
+
+            fe = FieldError(fe.path, fe.message + did_you_mean(fe.value, plugins.algorithms()), fe.file, fe.value, fe.kind, fe.severity)
+        if variant.algorithm is not None:
+            where = f"{variant.path}.algorithm"
+    else:
+        for key, parts in OVERRIDE_FIELDS.items():
+            if path == ".".join(parts):
+                if variant.swept and _swept_on_experiment(scenario, variant) and variant.swept[1] == key:
+                    where = _sweep_path(scenario, variant)
+                elif key in variant.overrides:
+                    where = f"{variant.path}.overrides.{key}"
+                elif key in scenario.budget:
+                    where = f"budget.{key}"
+    m = _PARAM_PATH.match(path)
+    if m and where is None:
+        params = doc.get("spec", {}).get("parameters")
+        params = params if isinstance(params, list) else []
+        i = int(m.group(1))
+        name = params[i].get("name") if i < len(params) and isinstance(params[i], Mapping) else None
+        over = (variant.overrides.get("parameters") or {}).get(name) or {}
+        if m.group(2) in over:
+            where = f"{variant.path}.overrides.parameters.{name}.{m.group(2)}"
+    if where is not None:
+        return FieldError(where, f"variant {variant.name}: {fe.message}", scenario.file, fe.value, fe.kind, fe.severity)
+    file = scenario.experiment_file or scenario.file
+    prefix = "" if scenario.experiment_file else "experiment."
+    return FieldError(f"{prefix}{path}" if path else "experiment", fe.message, file, fe.value, fe.kind, fe.severity)
+
+
+def _swept_on_experiment(scenario: Scenario, variant: Variant) -> bool:
+    return any(variant.name in sw.variants and sw.on_experiment for sw in scenario.sweeps)
+
+
+def _sweep_path(scenario: Scenario, variant: Variant) -> str:
+    for sw in scenario.sweeps:
+        if variant.name in sw.variants:
+            return f"{variant.path}.sweep.{sw.key}[{sw.variants.index(variant.name)}]"
+    return variant.path
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Raise SpecError with every pre-flight problem of ``scenario`` (see :func:`problems`)."""
+    errors = problems(scenario)
+    if errors:
+        raise SpecError(errors)
+
+
+def _covered(path: str, known: Iterable[str]) -> bool:
+    """Whether ``path`` is (inside) a field the reader already reported."""
+    for k in known:
+        if not k:
+            continue
+        if path == k or path.startswith((k + ".", k + "[")):
+            return True
+    return False
+
+
+def problems(scenario: Scenario, reader_errors: Iterable[FieldError] = ()) -> list[FieldError]:
+    """Everything that can be known before running: the objective and its options exist, every
+    variant's Experiment is valid (Katib's webhook rules), its algorithm exists and accepts its
+    settings, the parameters map onto the objective, the simulation options are known, and
+    assertions that need the objective's optimum have one. Each problem is at the scenario field
+    that caused it (``variants[2].settings.kappa``).
+
+    ``reader_errors`` are what the reader found in the same document: a part the reader could
+    not read is not checked again, and no problem is reported twice.
+    """
+    from katibsim import plugins
+    from katibsim.engine.options import SimulationOptions
+
+    known = [fe.path for fe in reader_errors]
+    broken = {k.split(".")[0].split("[")[0] for k in known}
+    errors: list[FieldError] = []
+    f = scenario.file
+    if "simulation" not in broken:
+        try:
+            SimulationOptions.from_dict(scenario.simulation)
+        except (InputError, TypeError, ValueError) as err:
+            errors.append(FieldError("simulation", str(err), f))
+    objective = None
+    if "objective" not in broken:
+        name = scenario.objective.name
+        try:
+            objective = plugins.get_objective(name, **dict(scenario.objective.options))
+        except SpecError as err:
+            for fe in err.errors:
+                if fe.path == "objective.options":
+                    errors.append(FieldError("objective.options", fe.message, f, fe.value, fe.kind))
+                else:
+                    hint = did_you_mean(name, plugins.objectives()) if name not in plugins.objectives() else ""
+                    errors.append(FieldError("objective.name", fe.message + hint, f, fe.value, fe.kind))
+        except (InputError, TypeError, ValueError) as err:
+            # An objective factory refusing an option value of the wrong type is bad input too.
+            errors.append(FieldError("objective.options", f"objective {name}: {err}", f))
+    if "experiment" not in broken and scenario.spec:
+        errors += _variant_problems(scenario, objective, known)
+    if objective is not None:
+        known_optimum = objective.optimum is not None and objective.direction == ("maximize" if scenario.maximize else "minimize")
+        if not known_optimum:
+            why = (
+                f"objective {scenario.objective.name} has no known optimum"
+                if objective.optimum is None
+                else f"objective {scenario.objective.name} is meant to be {objective.direction}d, the experiment does the opposite"
+            )
+            if scenario.target is not None and scenario.target.regret is not None:
+                errors.append(FieldError("target.regret", f"{why}; give target.value instead", f))
+            for a in scenario.assertions:
+                if getattr(a, "metric", None) == "final-regret":
+                    errors.append(FieldError(f"{a.path}.metric", f"final-regret needs the optimum, but {why}", f, "final-regret"))
+                t = getattr(a, "target", None)
+                if isinstance(t, Target) and t.regret is not None and t is not scenario.target:
+                    errors.append(FieldError(f"{a.path}.target.regret", f"{why}; give target.value instead", f))
+    return [fe for fe in errors if not _covered(fe.path, known)]
+
+
+def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> list[FieldError]:
+    """Every variant's Experiment, algorithm and settings; the mapping once (it is shared)."""
+    from katibsim import plugins
+    from katibsim.engine.mapping import resolve_mapping
+    from katibsim.spec.loader import experiment_from_dict
+    from katibsim.spec.validation import errors_of, validate
+
+    f = scenario.file
+    errors: list[FieldError] = []
+    mapped = False
+    seen: set[tuple[str, str]] = set()
+    shared: dict[tuple[str, str], tuple[FieldError, list[str]]] = {}
+    for variant in scenario.variants:
+        doc = scenario.experiment_for(variant)
+        params = scenario.spec.get("parameters")
+        names = [p.get("name") for p in (params if isinstance(params, list) else []) if isinstance(p, Mapping)]
+        for pname in (variant.overrides.get("parameters") or {}):
+            if pname not in names:
+                errors.append(
+                    FieldError(f"{variant.path}.overrides.parameters.{pname}",
+                               f"the experiment has no parameter {pname}{did_you_mean(pname, [str(n) for n in names])}; "
+                               f"it has {', '.join(map(str, names))}", f, pname)
+                )
+        found: list[FieldError] = []
+        exp = None
+        try:
+            exp = experiment_from_dict(doc, file=scenario.experiment_file or f)
+            found = errors_of(validate(exp))
+            if not found:
+                plugins.build_algorithm(exp, seed=0)
+        except SpecError as err:
+            found = list(err.errors)
+        for fe in found:
+            new = _remap(fe, scenario, variant, doc)
+            if new.message.startswith(f"variant {variant.name}: "):
+                if (new.path, new.message) not in seen:
+                    seen.add((new.path, new.message))
+                    errors.append(new)
+            else:
+                shared.setdefault((new.path, new.message), (new, []))[1].append(variant.name)
+        if exp is not None and objective is not None and not found and not mapped:
+            mapped = True
+            try:
+                space = exp.search_space()
+                resolve_mapping(space, objective, scenario.mapping_for(space, objective))
+            except (InputError, SpecError) as err:
+                errors.append(FieldError("objective.mapping", str(err), f))
+    for fe, who in shared.values():
+        if len(who) < len(scenario.variants):
+            # Only some variants trip over it (a grid needs steps): say which.
+            fe = FieldError(fe.path, f"variant(s) {', '.join(who)}: {fe.message}", fe.file, fe.value, fe.kind, fe.severity)
+        errors.append(fe)
+    return errors
