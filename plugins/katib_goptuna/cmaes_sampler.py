@@ -54,6 +54,19 @@ class CmaesSampler:
         self.popsize0 = 0
         self.poptype = "small"
 
+    def __getstate__(self) -> dict:
+        # cmaes.CMA pickles without its RandomState (a new, unseeded one comes back): keep it here.
+        state = dict(self.__dict__)
+        state["_optimizer_rng"] = self.optimizer._rng.get_state() if self.optimizer is not None else None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        rng_state = state.pop("_optimizer_rng", None)
+        self.__dict__.update(state)
+        if self.optimizer is not None and rng_state is not None:
+            self.optimizer._rng = np.random.RandomState()
+            self.optimizer._rng.set_state(rng_state)
+
     # -- goptuna's initOptimizer / initialParam -------------------------------------------------
     def _init_optimizer(self, population_size: int | None = None) -> CMA:
         mean, sigmas = [], []
