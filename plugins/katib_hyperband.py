@@ -20,7 +20,7 @@ does. The arithmetic is Katib's (:class:`HyperbandParam`), including what goes w
 
 Each failure is raised as :class:`SuggestionServiceFailure` (state unchanged, as in Katib). Under
 ``corrected`` the end of the last bracket raises :class:`SearchSpaceExhausted` instead, so the
-Experiment ends. Katib's random draws use the unseeded global ``numpy.random``; here each call
+Experiment ends, and discrete values need not be ints. Katib's random draws use the unseeded global ``numpy.random``; here each call
 draws from ``default_rng([seed, number of trials])``. A double with a step, or an int with a step,
 is snapped onto its grid (Katib sends the raw draw), and a resource value outside the resource
 parameter's range is clamped into it (Katib sends it as is; ``predicted_failures`` says so).
@@ -142,40 +142,44 @@ def brackets(r_l: float, eta: float) -> list[list[tuple[int, int]]]:
     return out
 
 
-def katib_schedule(parallel: int, max_trials: int | None, r_l: float, eta: float, limit: int = 10_000) -> tuple[int, str]:
+def katib_schedule(parallel: int, max_trials: int | None, r_l: float, eta: float,
+                   limit: int = 10_000) -> tuple[int, str, list[int]]:
     """What Katib's controller and service do when every rung's trials complete together: the
-    number of trials created, and how it ends ("max" when maxTrialCount ends it, "stuck: <why>")."""
+    number of trials created, how it ends ("max" when maxTrialCount ends it, "stuck: <why>"), and
+    the resource values those trials get."""
     param = HyperbandParam.convert([("r_l", str(r_l)), ("eta", str(eta))])
-    created = 0
+    created, resources = 0, []
     while created < limit:
         count = parallel if max_trials is None else min(parallel, max_trials - created)
         if count <= 0:
-            return created, "max"
+            return created, "max", resources
         if param.current_s < 0:
-            return created, "stuck: the last bracket is done and the service answers with no assignment"
+            return created, "stuck: the last bracket is done and the service answers with no assignment", resources
         trial = copy.deepcopy(param)
         trial.n = count
-        k = _plan(trial)
+        k, r = _plan(trial)
         if k != count:
             return created, (f"stuck: a rung of {k} assignment(s) answers a request for {count}, which Katib's "
-                             "controller drops (The response contains unexpected trials)")
+                             "controller drops (The response contains unexpected trials)"), resources
         param = trial
         created += k
-    return created, "limit"
+        resources.append(r)
+    return created, "limit", resources
 
 
-def _plan(param: HyperbandParam) -> int:
-    """``_make_bracket`` without sampling: how many assignments it returns; updates ``param``."""
+def _plan(param: HyperbandParam) -> tuple[int, int]:
+    """``_make_bracket`` without sampling: how many assignments it returns and their resource."""
     if param.evaluating_trials == 0:
-        k = param.n
+        k, r = param.n, int(param.r)
     else:
         n_i = math.ceil(param.n * param.eta ** (-param.current_i))
         k = int(math.ceil(n_i / param.eta))
         param.next_rung()
+        r = int(param.r * param.eta ** param.current_i)
     param.evaluating_trials = k if param.current_i < param.current_s else 0
     if param.evaluating_trials == 0:
         param.next_bracket()
-    return k
+    return k, r
 
 
 def _failure(message: str, why: str, fix: str) -> SuggestionServiceFailure:
@@ -241,7 +245,7 @@ class Hyperband(Algorithm):
         rl, eta = float(s["r_l"]), int(float(s.get("eta", "3")))
         eta = eta if eta > 0 else 3
         parallel = self.parallel_trial_count if self.parallel_trial_count is not None else 3
-        created, end = katib_schedule(parallel, self.max_trial_count, rl, eta)
+        created, end, used = katib_schedule(parallel, self.max_trial_count, rl, eta)
         if end.startswith("stuck"):
             out.append(FieldError(
                 "spec.maxTrialCount",
@@ -251,14 +255,14 @@ class Hyperband(Algorithm):
                 value=self.max_trial_count, severity="warning"))
         resource = self.space[s["resource_name"]]
         if resource.type in (ParameterType.INT, ParameterType.DOUBLE):
-            wanted = sorted({r for bracket in brackets(rl, eta) for _, r in bracket})
+            wanted = sorted(set(used))
             lo, hi = resource.bounds
             outside = [r for r in wanted if not lo <= r <= hi]
             if outside:
                 i = self.space.names.index(resource.name)
                 out.append(FieldError(
                     f"spec.parameters[{i}].feasibleSpace",
-                    f"hyperband sets {resource.name} to {wanted} over its brackets; {outside} lie outside "
+                    f"hyperband sets {resource.name} to {wanted} in the trials Katib creates; {outside} lie outside "
                     f"[{resource.min}, {resource.max}] (Katib sends them anyway; katibsim clamps them into the range)",
                     severity="warning"))
         for i, k in enumerate(s):
@@ -332,8 +336,8 @@ class Hyperband(Algorithm):
                 if p.type == ParameterType.CATEGORICAL:
                     a[p.name] = p.values[int(np.argmax(rng.uniform(0.0, 1.0, len(p.values))))]
                 elif p.type == ParameterType.DISCRETE:
-                    try:
-                        nums = [int(v) for v in p.values]
+                    try:  # corrected: any number; Katib: int(x) of every value
+                        nums = [float(v) for v in p.values] if self.corrected else [int(v) for v in p.values]
                     except ValueError as exc:
                         raise _failure(
                             f"{exc}",
