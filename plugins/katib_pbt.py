@@ -269,7 +269,11 @@ class Pbt(Algorithm):
         for uid, top in zip(exploit, replacements):
             job = self.completed[uid]
             # Katib: the child continues from the bottom job's checkpoint; corrected: from the top one's.
-            self._append(dict(self.completed[top].params), job.generation + 1, top if self.corrected else job.uid)
+            if self.corrected:
+                source = self.completed[top]
+                self._append(dict(source.params), source.generation + 1, top)
+            else:
+                self._append(dict(self.completed[top].params), job.generation + 1, job.uid)
         assert self.samplers is not None
         for uid in explore:
             job = self.completed[uid]
