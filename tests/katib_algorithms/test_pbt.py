@@ -99,8 +99,6 @@ def test_a_generation_waits_for_more_than_n_population_completed():
     history, _ = run(alg, [0.1, 0.2, 0.3, 0.4, 0.5], per_call=5)
     alg.suggest(history, 5)
     assert all(j.generation == 0 for j in alg.jobs)  # 5 completed is not more than 5: seeds more
-    history = history + [Trial(f"t{len(history) + i}", a, TrialCondition.SUCCEEDED, 0.9)
-                         for i, a in enumerate(alg.suggest(history, 1) and [])]
     alg2 = Pbt(SPACE, ACC, SETTINGS, 0)
     h2, _ = run(alg2, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], per_call=3)
     alg2.suggest(h2, 3)  # 6 completed > 5: the next generation
