@@ -80,6 +80,12 @@ class NasAlgorithm(Algorithm):
     #: katibsim does not simulate architecture search; the simulation refuses such algorithms.
     simulatable: ClassVar[bool] = False
     capabilities = Capabilities()
+    #: The conformance kit's suggestion checks do not apply: these algorithms never suggest in katibsim.
+    kit_exempt: ClassVar[Mapping[str, str]] = {
+        c: "architecture search: katibsim validates it but never asks it for suggestions"
+        for c in ("check_in_space", "check_exact_count", "check_deterministic", "check_rebuild_same_answer",
+                  "check_history_with_failed_nan_running_earlystopped", "check_rejects_junk_settings",
+                  "check_pickles", "check_batch")}
 
     def __init__(self, space: SearchSpace, objective: ObjectiveInfo, settings: Mapping[str, str] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
