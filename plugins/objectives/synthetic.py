@@ -2,7 +2,7 @@
 
 One small class per function declares its domain, direction and known optimum; the shared
 :class:`FunctionObjective` adds observation noise, learning curves (:class:`CurveModel`) and a cost
-model (:class:`CostModel`). Domains and optima: ``/work/shared/reference/bo-anchors.md`` §5 (the
+model (:class:`CostModel`). Domains and optima: the table in ``docs/objectives.md`` (the
 minimisers below are the listed ones polished with L-BFGS-B and Nelder-Mead; the test suite checks
 them); the seed function: issue 4 item 3 and the seed tutorial.
 """
