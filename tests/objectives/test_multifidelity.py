@@ -91,3 +91,16 @@ def test_pbt_children_continue_from_their_parents_in_a_simulation():
     late = [t.value for t in result.trials[-20:]]
     early = [t.value for t in result.trials[:20]]
     assert np.mean(late) > np.mean(early)
+
+
+def test_the_sim_backend_keeps_checkpoints_only_of_labelled_trials():
+    from katibsim.backends.sim import SimBackend
+
+    backend = SimBackend()
+    exp = load_experiment(EXAMPLES / "random.yaml")
+    simulate(exp, "branin", backend=backend, seed=0)
+    assert backend._checkpoints == {}  # random labels nothing: no trial can be a parent
+    backend = SimBackend()
+    pbt = load_experiment(EXAMPLES / "simple-pbt-counts-fixed.yaml")
+    result = simulate(pbt, "seed-1d", backend=backend, seed=0)
+    assert set(backend._checkpoints) == {t.name for t in result.trials}
