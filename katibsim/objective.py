@@ -6,6 +6,13 @@ bounds), its metric name and direction, its known optimum, and evaluates one poi
 :class:`Evaluation`: the final metric value, intermediate values per step (learning curves for
 early stopping) and a simulated duration from its cost model. Randomness comes only from the
 ``numpy.random.Generator`` passed in.
+
+Multi-fidelity and checkpoints: an objective may end a trial with a :class:`Checkpoint` (how far
+training got: the epoch and the model's noise-free value there) in :attr:`Evaluation.checkpoint`.
+A trial whose labels name a parent (:data:`PARENT_LABEL`, the label Katib's PBT service puts on a
+child trial, whose checkpoint directory it copies from the parent's) is evaluated with
+:meth:`Objective.resume` from the parent's checkpoint: it continues training, with its own
+hyperparameters, from where the parent stopped. Objectives without checkpoints ignore both.
 """
 
 from __future__ import annotations
@@ -25,6 +32,24 @@ class ObjectiveInput:
     log: bool = False  # a natural log scale (learning rates)
 
 
+#: The trial label naming the trial whose checkpoint a trial starts from (Katib's PBT label).
+PARENT_LABEL = "pbt.suggestion.katib.kubeflow.org/parent"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where one trial's training ended, for a child trial to continue from.
+
+    ``epoch``: epochs trained so far (the parent's own and its ancestors'); ``value``: the model's
+    noise-free objective there; ``state``: anything else the objective needs (e.g. a run-level
+    noise deviation that carries over to the child).
+    """
+
+    epoch: int
+    value: float
+    state: Mapping[str, float] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """One evaluated trial of a simulated objective.
@@ -32,13 +57,15 @@ class Evaluation:
     ``value`` is the final reported objective metric (noise included); ``curve`` the reports per
     step, ``(step, value)``, whose last entry equals ``value`` when present; ``duration`` the
     simulated seconds of training (start-up delay excluded: the backend adds it);
-    ``metrics`` additional metrics by name.
+    ``metrics`` additional metrics by name; ``checkpoint`` where training ended (None: the
+    objective keeps none, and a child trial of this one starts from scratch).
     """
 
     value: float
     curve: tuple[tuple[int, float], ...] = ()
     duration: float = 60.0
     metrics: Mapping[str, float] = field(default_factory=dict)
+    checkpoint: Checkpoint | None = None
 
 
 class Objective(ABC):
@@ -54,6 +81,10 @@ class Objective(ABC):
     @abstractmethod
     def evaluate(self, x: Mapping[str, Any], rng) -> Evaluation:
         """Evaluate the point ``x`` (keys = ``inputs`` names)."""
+
+    def resume(self, x: Mapping[str, Any], rng, checkpoint: Checkpoint) -> Evaluation:
+        """Evaluate ``x`` continuing from ``checkpoint`` (a PBT child). Default: train from scratch."""
+        return self.evaluate(x, rng)
 
     def noise_free(self, x: Mapping[str, Any]) -> float:
         """The noise-free value at ``x`` (for regret); default: evaluate with a fixed generator."""

@@ -48,6 +48,10 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "katibsim_plugins.local_backend",
     "katibsim_plugins.kind_backend",
     "katibsim_plugins.objectives.plugin",
+    "katibsim_plugins.katib_goptuna.plugin",
+    "katibsim_plugins.katib_hyperband",
+    "katibsim_plugins.katib_pbt",
+    "katibsim_plugins.katib_nas",
 )
 
 # What each registration hook fills, by registry kind.

@@ -51,7 +51,8 @@ class TrialLaunch:
     ``assignment`` holds typed values by parameter name (for simulated objectives);
     ``parameter_assignments`` the Katib strings in ``spec.parameters`` order (what a real trial's
     command line receives); ``run_spec`` the rendered trial template (None when not rendered, as for
-    the simulated backend); ``rules`` the early-stopping rules the collector must apply.
+    the simulated backend); ``rules`` the early-stopping rules the collector must apply;
+    ``labels`` the labels the algorithm gave the trial (Katib's PBT: generation and parent).
     """
 
     name: str
@@ -60,6 +61,7 @@ class TrialLaunch:
     parameter_assignments: tuple[tuple[str, str], ...]
     rules: tuple[Rule, ...] = ()
     run_spec: Mapping[str, Any] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

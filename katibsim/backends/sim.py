@@ -21,6 +21,7 @@ from katibsim.early_stopping import collector_stop_index
 from katibsim.engine.clock import EventQueue, SimulatedClock
 from katibsim.engine.options import SimulationOptions
 from katibsim.errors import ContractError, KatibsimError
+from katibsim.objective import PARENT_LABEL
 
 UNAVAILABLE = "unavailable"
 
@@ -67,6 +68,9 @@ class SimBackend(Backend):
         self.clock = SimulatedClock()
         self.queue = EventQueue()
         self._plans = {}
+        # Checkpoints of labelled trials (an algorithm that labels its trials, like PBT, may name
+        # one as a later trial's parent); unlabelled trials never become parents, so none is kept.
+        self._checkpoints: dict[str, object] = {}
 
     def now(self) -> float:
         return self.clock.now
@@ -118,7 +122,14 @@ class SimBackend(Backend):
 
     def _evaluate(self, launch: TrialLaunch):
         x = self.mapping.apply(launch.assignment) if self.mapping is not None else dict(launch.assignment)
-        ev = self.objective.evaluate(x, self.noise_rng)
+        labels = launch.labels
+        checkpoint = self._checkpoints.get(labels.get(PARENT_LABEL, "")) if labels else None
+        if checkpoint is not None:  # a child trial continues from its parent's checkpoint
+            ev = self.objective.resume(x, self.noise_rng, checkpoint)
+        else:
+            ev = self.objective.evaluate(x, self.noise_rng)
+        if labels and ev.checkpoint is not None:
+            self._checkpoints[launch.name] = ev.checkpoint
         try:
             value = float(ev.value)
             duration = float(ev.duration)

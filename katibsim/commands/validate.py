@@ -112,6 +112,11 @@ def _plugin_problems(exp: Experiment) -> list[FieldError]:
         except SpecError as err:
             found = err.errors
         out.extend(f if f.file is not None else _with_file(f, exp.source_file) for f in found)
+    # An algorithm whose service also checks other parts of the Experiment (NAS: spec.nasConfig).
+    cls = plugins.algorithms().get(spec.algorithm.algorithm_name) if spec.algorithm else None
+    extra = getattr(cls, "validate_experiment", None)
+    if callable(extra):
+        out.extend(f if f.file is not None else _with_file(f, exp.source_file) for f in extra(exp))
     return out
 
 

@@ -97,12 +97,15 @@ class RunInfo:
     notes: tuple[Note, ...] = ()
 
 
+_NO_LABELS: dict[str, str] = {}  # the labels of a trial the algorithm did not label (read-only)
+
+
 class _TrialState:
     """A trial while the run goes on (mutable for speed; frozen into a TrialResult at the end)."""
 
     __slots__ = ("index", "name", "assignment", "strings", "rules", "created", "started", "ended",
                  "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs",
-                 "output_tail", "output_path")
+                 "output_tail", "output_path", "labels")
 
     def __init__(self, index: int, name: str, assignment: dict, strings: tuple, rules: tuple, created: float):
         self.index = index
@@ -123,6 +126,7 @@ class _TrialState:
         self.obs = False
         self.output_tail: tuple[str, ...] = ()
         self.output_path: str | None = None
+        self.labels: dict[str, str] = _NO_LABELS  # shared, never mutated
 
 
 class History(list):
@@ -442,8 +446,12 @@ class Controller:
         rules: tuple[Rule, ...] = tuple(self.es.rules(history)) if self.es is not None else ()
         self.suggestion_count += len(assignments)
         keys = result.keys if len(result.keys) == len(assignments) else [self.space.key(a) for a in assignments]
-        for a, key in zip(assignments, keys):
-            self._create_trial(a, key, rules, now)
+        # Per-assignment trial labels of the answer, when the algorithm gives them (Katib's PBT).
+        labels = getattr(self.algorithm, "last_labels", None)
+        if not labels or len(labels) != len(assignments):
+            labels = None
+        for k, (a, key) in enumerate(zip(assignments, keys)):
+            self._create_trial(a, key, rules, now, labels[k] if labels else None)
         active = self.active
         if active > self.max_concurrent:
             self.max_concurrent = active
@@ -454,23 +462,27 @@ class Controller:
             self.conditions = set_condition(self.conditions, "Running", "True", ExperimentReason.RUNNING.value,
                                             EXPERIMENT_MESSAGES[ExperimentReason.RUNNING], now)
 
-    def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float) -> None:
+    def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float,
+                      labels: dict[str, str] | None = None) -> None:
         """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order."""
         name = self.names()
         strings = tuple(zip(self._param_names, key))
         st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
+        if labels:
+            st.labels = dict(labels)
         self.trials.append(st)
         self.running[name] = st
         self.count[Bucket.RUNNING] += 1
         self.history.add(Trial(name=name, assignment=assignment, condition=TrialCondition.RUNNING,
-                                  start_time=now))
+                                  start_time=now, labels=st.labels))
         run_spec = None
         if self.render:
             from katibsim.spec.templates import render_trial
 
             run_spec = render_trial(self.exp, name, dict(strings))
         self.backend.start(TrialLaunch(name=name, index=st.index, assignment=assignment,
-                                       parameter_assignments=strings, rules=rules, run_spec=run_spec))
+                                       parameter_assignments=strings, rules=rules, run_spec=run_spec,
+                                       labels=st.labels))
 
     # -- events ---------------------------------------------------------------------------------------------
     def _observe(self, reports) -> tuple[MetricObservation, ...]:
@@ -570,7 +582,7 @@ class Controller:
             self.history.put(Trial(
                 name=st.name, assignment=st.assignment, condition=_CONDITION_OF[bucket], value=value,
                 observation=self._algorithm_observation(st.metrics) if st.metrics else None,
-                intermediate=st.curve, start_time=st.created, completion_time=st.ended,
+                intermediate=st.curve, start_time=st.created, completion_time=st.ended, labels=st.labels,
             ), final=True)
         if value is not None:
             self._update_best(st, value, ev.time)

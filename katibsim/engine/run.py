@@ -89,6 +89,20 @@ def _objective_notes(exp: Experiment, objective: Objective, objective_name: str)
     return notes
 
 
+def check_simulatable(experiment: Experiment, algorithm: str | None = None) -> None:
+    """Refuse an algorithm whose class says ``simulatable = False`` (neural architecture search):
+    an InputError (exit 2) in one sentence, before anything else is built."""
+    from katibsim import plugins
+    from katibsim.errors import InputError
+
+    name = algorithm or (experiment.spec.algorithm.algorithm_name if experiment.spec.algorithm else None)
+    cls = plugins.algorithms().get(name or "")
+    if cls is not None and not getattr(cls, "simulatable", True):
+        where = f"{experiment.source_file}: " if experiment.source_file else ""
+        raise InputError(f"{where}algorithm {name} is a neural architecture search, and katibsim does not simulate "
+                         f"architecture search (katibsim validate checks this Experiment)")
+
+
 def fit_objective(
     experiment: Experiment,
     name: str,
@@ -102,6 +116,7 @@ def fit_objective(
     from katibsim import plugins
     from katibsim.errors import InputError
 
+    check_simulatable(experiment)
     opts = dict(options or {})
     objective = plugins.get_objective(name, **opts)
     if mapping:
@@ -146,6 +161,8 @@ def simulate(
     ready mapping, ``--map`` entries, or None (by name, else by order). Raises SpecError for an
     invalid experiment, an unknown algorithm or a bad setting, InputError for a bad mapping.
     """
+    if not isinstance(algorithm, Algorithm):
+        check_simulatable(experiment, algorithm)
     options = options or SimulationOptions()
     notes = list(notes)
     if validate:
@@ -238,4 +255,4 @@ def simulate(
         backend.close()
 
 
-__all__ = ["Streams", "simulate", "build_early_stopping", "fit_objective"]
+__all__ = ["Streams", "simulate", "build_early_stopping", "fit_objective", "check_simulatable"]

@@ -13,6 +13,12 @@ distance between an ordinary point and the optimum, and the rate ``r = rate * ex
 speeds, so they can cross and early stopping is not trivially right. Each reported value adds
 independent Gaussian observation noise of std ``noise``; the last report *is* the final value.
 
+Multi-fidelity: a trial may train ``length`` epochs other than ``T`` (a hyperband rung), or
+continue from a parent's checkpoint at epoch ``E0`` (a PBT child). It then reports steps
+``E0+1 .. E0+length`` of the same curve (flat at the final value past ``T``), plus the parent's
+*gap* — the parent's noise-free value at ``E0`` minus this trial's own curve there — decaying by
+``memory ** j`` after j epochs: a child starts where its parent was and drifts to its own curve.
+
 The cost model: ``duration = base * (1 + sum_i slope_i * u_i) * exp(jitter * z')`` where ``u_i``
 is input i's position in its range (0 at low, 1 at high; log inputs on a log scale).
 """
@@ -54,6 +60,36 @@ class CurveModel:
         values = final + worse * self.start_gap * span * decay + self.noise * eps
         values[-1] = value  # d(T) is 0 up to rounding; the contract wants the exact final value
         return value, tuple(zip(range(1, self.steps + 1), values.tolist()))
+
+    def sample_span(
+        self, final: float, span: float, worse: float, rng: np.random.Generator, *,
+        start: int = 0, length: int | None = None, parent: float | None = None, memory: float = 0.7,
+    ) -> tuple[tuple[tuple[int, float], ...], float]:
+        """Reports at steps ``start+1 .. start+length`` and the noise-free value at the last one.
+
+        ``parent`` is a parent's noise-free value at epoch ``start`` (None: a fresh trial). The
+        draws are those of :meth:`sample`: one rate draw, then ``max(length, 1)`` noise draws; for a
+        fresh trial of ``steps`` epochs the reports are exactly :meth:`sample`'s.
+        """
+        n = self.steps if length is None else length
+        z = rng.standard_normal()
+        eps = rng.standard_normal(max(n, 1))
+        horizon = max(self.steps, 1)
+        rate = self.rate * math.exp(self.rate_spread * z)
+
+        def clean(t: np.ndarray) -> np.ndarray:
+            return final + worse * self.start_gap * span * normalised_decay(np.minimum(t, horizon) / horizon, rate)
+
+        t = np.arange(start + 1, start + max(n, 1) + 1, dtype=float)
+        values = clean(t)
+        if parent is not None:
+            gap = parent - float(clean(np.array([float(start)]))[0])
+            values = values + gap * memory ** np.arange(1, len(t) + 1)
+        last_clean = float(values[-1])
+        noisy = values + self.noise * eps
+        if n == 0:
+            return (), last_clean
+        return tuple(zip(range(start + 1, start + n + 1), noisy.tolist())), last_clean
 
 
 def normalised_decay(s: np.ndarray, rate: float) -> np.ndarray:

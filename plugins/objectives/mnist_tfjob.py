@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from katibsim.objective import Evaluation, Objective, ObjectiveInput
+from katibsim.objective import Checkpoint, Evaluation, Objective, ObjectiveInput
 
 from .mnist_table import cached_table, corners, interpolate, lag1_correlation, shipped_table_path
 from .options import as_float, as_int, check_known, option_error, point_vector
@@ -32,7 +32,14 @@ OPTIONS: Mapping[str, str] = {
     "time_scale": "simulated seconds per measured CPU second of training (default 1; the seed's cluster trials took minutes)",
     "epochs": "use the first N epochs of the table as the trial's length (default: all, 20 in the shipped table)",
     "table": "path of another table CSV written by build_mnist_table (default: the shipped one)",
+    "batch_size": "fix --batch_size at this value and leave it out of the inputs (an experiment tuning only the "
+                  "learning rate; default: --batch_size is an input)",
+    "fidelity": "name of an extra int input: the epochs a trial trains (hyperband's resource; past the table's last "
+                "epoch the accuracy stays at its last value) (default: none, every trial trains `epochs`)",
 }
+# Epochs a child trial's curve keeps of its parent's lead: the gap shrinks by this factor per epoch.
+MEMORY = 0.7
+MAX_FIDELITY = 100_000
 
 
 class MnistTfjob(Objective):
@@ -72,19 +79,44 @@ class MnistTfjob(Objective):
         # (B,): fastest run per batch size, over every learning rate and seed.
         self._seconds = t.cpu_seconds[..., e - 1].min(axis=(0, 2))
 
-        self.inputs = (
+        self.fixed_batch_size = (None if options.get("batch_size") is None
+                                 else as_float(self.name, "batch_size", options["batch_size"], low=0.0, low_open=True))
+        self.function_inputs = (
             ObjectiveInput("--learning_rate", float(t.learning_rates[0]), float(t.learning_rates[-1]), "double", log=True),
             ObjectiveInput("--batch_size", float(t.batch_sizes[0]), float(t.batch_sizes[-1]), "int"),
-        )
+        )[: 1 if self.fixed_batch_size is not None else 2]
+        fidelity = options.get("fidelity")
+        names = [i.name for i in self.function_inputs]
+        if fidelity is not None and (not isinstance(fidelity, str) or not fidelity or fidelity in names):
+            raise option_error(self.name, "fidelity", f"must be a new input name (inputs: {', '.join(names)})", fidelity)
+        self.fidelity = fidelity
+        self.inputs = self.function_inputs + (
+            (ObjectiveInput(fidelity, 0.0, float(MAX_FIDELITY), "int"),) if fidelity else ())
+        # Every epoch of the table, for trials that train more or fewer epochs than `epochs`.
+        self._mean_all = t.seed_mean(t.accuracy)
+        self._std_all = t.seed_std(t.accuracy)
+        self._seconds_all = t.cpu_seconds.min(axis=(0, 2))  # (B, E): cumulative seconds to each epoch
         # A bilinear interpolant peaks at a grid point, so the grid's best mean is the optimum.
         final = self._mean[..., -1]
-        i, j = np.unravel_index(int(np.argmax(final)), final.shape)
-        self.optimum = float(final[i, j])
-        self.optimum_at = ({"--learning_rate": float(t.learning_rates[i]), "--batch_size": int(t.batch_sizes[j])},)
+        if self.fixed_batch_size is not None:  # the best mean at the fixed batch size, over the lr grid
+            column = np.array([float(interpolate(final, corners(t, float(lr), self.fixed_batch_size)))
+                               for lr in t.learning_rates])
+            k = int(np.argmax(column))
+            self.optimum = float(column[k])
+            self.optimum_at = ({"--learning_rate": float(t.learning_rates[k])},)
+        else:
+            i, j = np.unravel_index(int(np.argmax(final)), final.shape)
+            self.optimum = float(final[i, j])
+            self.optimum_at = ({"--learning_rate": float(t.learning_rates[i]), "--batch_size": int(t.batch_sizes[j])},)
+
+    def _point(self, x: Mapping[str, Any]) -> tuple[float, float]:
+        """(learning rate, batch size) of ``x`` (the fixed batch size when the option is set)."""
+        v = point_vector(self.name, x, self.function_inputs)
+        return float(v[0]), float(v[1]) if self.fixed_batch_size is None else self.fixed_batch_size
 
     def _corners(self, x: Mapping[str, Any]):
-        lr, bs = point_vector(self.name, x, self.inputs)
-        return corners(self.table, float(lr), float(bs))
+        lr, bs = self._point(x)
+        return corners(self.table, lr, bs)
 
     def noise_free(self, x: Mapping[str, Any]) -> float:
         """The seed-mean accuracy after the last epoch, interpolated."""
@@ -96,8 +128,8 @@ class MnistTfjob(Objective):
 
     def duration(self, x: Mapping[str, Any]) -> float:
         """Simulated training seconds at ``x`` (deterministic; depends on the batch size only)."""
-        _, bs = point_vector(self.name, x, self.inputs)
-        return self._duration(float(bs))
+        _, bs = self._point(x)
+        return self._duration(bs)
 
     def _duration(self, batch_size: float) -> float:
         grid = self.table.batch_sizes.astype(float)
@@ -105,8 +137,10 @@ class MnistTfjob(Objective):
 
     def evaluate(self, x: Mapping[str, Any], rng: np.random.Generator) -> Evaluation:
         """One simulated run: noisy per-epoch accuracy curve, final loss, duration; ``epochs`` draws."""
-        lr, bs = point_vector(self.name, x, self.inputs)
-        c = corners(self.table, float(lr), float(bs))
+        if self.fidelity:
+            return self._train(x, rng, None)
+        lr, bs = self._point(x)
+        c = corners(self.table, lr, bs)
         phi = self.noise_correlation
         z = rng.standard_normal(self.epochs)
         dev = np.empty(self.epochs)
@@ -124,4 +158,46 @@ class MnistTfjob(Objective):
             curve=tuple(zip(range(1, self.epochs + 1), values)),
             duration=self._duration(float(bs)),
             metrics={"loss": float(loss[-1])},
+            checkpoint=Checkpoint(self.epochs, float(interpolate(self._mean, c)[-1]), {"dev": float(dev[-1])}),
+        )
+
+    def resume(self, x: Mapping[str, Any], rng: np.random.Generator, checkpoint: Checkpoint) -> Evaluation:
+        """Train ``x`` on from ``checkpoint`` (a PBT child): it starts at the parent's accuracy and epoch,
+        the parent's lead over this point's own mean curve shrinking by MEMORY per epoch, and the
+        run's noise deviation carrying on (AR(1)) from the parent's."""
+        return self._train(x, rng, checkpoint)
+
+    def _train(self, x: Mapping[str, Any], rng: np.random.Generator, checkpoint: Checkpoint | None) -> Evaluation:
+        lr, bs = self._point(x)
+        epochs = self.epochs
+        if self.fidelity:
+            epochs = max(1, int(round(float(point_vector(self.name, x, self.inputs)[-1]))))
+        start = checkpoint.epoch if checkpoint is not None else 0
+        c = corners(self.table, lr, bs)
+        last = self.table.epochs
+        idx = np.minimum(np.arange(start + 1, start + epochs + 1), last) - 1  # flat past the table's end
+        mean = interpolate(self._mean_all, c)
+        std = interpolate(self._std_all, c)
+        phi = self.noise_correlation
+        innovation = math.sqrt(1.0 - phi * phi)
+        z = rng.standard_normal(epochs)
+        dev = np.empty(epochs)
+        prev = checkpoint.state.get("dev") if checkpoint is not None else None
+        dev[0] = z[0] if prev is None else phi * prev + innovation * z[0]
+        for k in range(1, epochs):
+            dev[k] = phi * dev[k - 1] + innovation * z[k]
+        clean = mean[idx].copy()
+        if checkpoint is not None:
+            here = float(mean[min(max(start, 1), last) - 1])
+            clean += (checkpoint.value - here) * MEMORY ** np.arange(1, epochs + 1)
+        accuracy = np.clip(clean + self.noise_scale * dev * std[idx], 0.0, 1.0)
+        seconds = self._seconds_all[:, -1] / last  # per epoch, per batch size (the table's average)
+        grid = self.table.batch_sizes.astype(float)
+        duration = self.time_scale * float(np.interp(bs, grid, seconds)) * epochs
+        values = accuracy.tolist()
+        return Evaluation(
+            value=values[-1],
+            curve=tuple(zip(range(start + 1, start + epochs + 1), values)),
+            duration=duration,
+            checkpoint=Checkpoint(start + epochs, float(clean[-1]), {"dev": float(dev[-1])}),
         )

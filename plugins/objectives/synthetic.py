@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from katibsim.objective import Evaluation, Objective, ObjectiveInput
+from katibsim.objective import Checkpoint, Evaluation, Objective, ObjectiveInput
 
 from . import functions as F
 from .curves import CostModel, CurveModel
@@ -30,7 +30,11 @@ COMMON_OPTIONS: Mapping[str, str] = {
     "curve_rate": "convergence rate r of the learning curve (default 3)",
     "curve_rate_spread": "sigma of the per-trial log-normal spread of the rate (default 0.3)",
     "start_gap": "how far the curve starts from the final value, in units of the objective's span (default 1)",
+    "fidelity": "name of an extra int input: the epochs a trial trains (hyperband's resource), `steps` being full "
+                "training (default: none, every trial trains `steps` epochs)",
 }
+# Largest value the fidelity input declares (training past `steps` epochs keeps the final value).
+MAX_FIDELITY = 100_000
 DIM_OPTION: Mapping[str, str] = {"dim": "number of inputs x1..xd (default: the class's default_dim)"}
 
 # Fixed generator seed for the span estimate: an objective's curve shape must not depend on
@@ -69,7 +73,13 @@ class FunctionObjective(Objective):
             bounds = self.bounds
             self.optimum = self.optimum_value
         names = self.input_names or tuple(f"x{i + 1}" for i in range(self.dim))
-        self.inputs = tuple(ObjectiveInput(n, float(lo), float(hi)) for n, (lo, hi) in zip(names, bounds))
+        self.function_inputs = tuple(ObjectiveInput(n, float(lo), float(hi)) for n, (lo, hi) in zip(names, bounds))
+        fidelity = options.get("fidelity")
+        if fidelity is not None and (not isinstance(fidelity, str) or not fidelity or fidelity in names):
+            raise option_error(self.name, "fidelity", f"must be a new input name (inputs: {', '.join(names)})", fidelity)
+        self.fidelity = fidelity
+        self.inputs = self.function_inputs + (
+            (ObjectiveInput(fidelity, 0.0, float(MAX_FIDELITY), "int"),) if fidelity else ())
         if self.default_dim is None:
             self.optimum_at = tuple(dict(zip(names, p)) for p in self.optimum_points)
         self.curve_model = CurveModel(
@@ -97,18 +107,19 @@ class FunctionObjective(Objective):
     # -- vectorised, noise-free ---------------------------------------------------------------
     @property
     def lower(self) -> np.ndarray:
-        return np.array([i.low for i in self.inputs])
+        return np.array([i.low for i in self.function_inputs])
 
     @property
     def upper(self) -> np.ndarray:
-        return np.array([i.high for i in self.inputs])
+        return np.array([i.high for i in self.function_inputs])
 
     def values(self, X: Any) -> np.ndarray:
         """Noise-free values of points ``X`` of shape (n, d), inputs in order (vectorised)."""
         return type(self).function(X)
 
     def noise_free(self, x: Mapping[str, Any]) -> float:
-        return float(self.values(point_vector(self.name, x, self.inputs))[0])
+        """The value after full training (``steps`` epochs), without noise."""
+        return float(self.values(point_vector(self.name, x, self.function_inputs))[0])
 
     def _span(self) -> float:
         """Typical distance between an ordinary point and the optimum: |median over the domain - optimum|."""
@@ -121,16 +132,44 @@ class FunctionObjective(Objective):
     # -- one simulated trial ------------------------------------------------------------------
     def evaluate(self, x: Mapping[str, Any], rng: np.random.Generator) -> Evaluation:
         """Noisy final value, its learning curve and its duration; draws from ``rng`` only."""
-        point = point_vector(self.name, x, self.inputs)
+        if self.fidelity:
+            return self._train(x, rng, None)
+        point = point_vector(self.name, x, self.function_inputs)
         final = float(self.values(point)[0])
         worse = 1.0 if self.direction == "minimize" else -1.0
         value, curve = self.curve_model.sample(final, self.span, worse, rng)
-        positions = (
-            {s.name: unit_position(float(v), s) for s, v in zip(self.inputs, point)}
-            if self.cost_model.slopes
-            else {}
-        )
-        return Evaluation(value=value, curve=curve, duration=self.cost_model.duration(positions, rng))
+        return Evaluation(value=value, curve=curve, duration=self.cost_model.duration(self._positions(point), rng),
+                          checkpoint=Checkpoint(self.curve_model.steps, final))
+
+    def resume(self, x: Mapping[str, Any], rng: np.random.Generator, checkpoint: Checkpoint) -> Evaluation:
+        """Train ``x`` on from ``checkpoint``: the parent's progress, then this point's own curve."""
+        return self._train(x, rng, checkpoint)
+
+    def _epochs(self, x: Mapping[str, Any]) -> int:
+        if not self.fidelity:
+            return self.curve_model.steps
+        return max(0, int(round(float(point_vector(self.name, x, self.inputs)[-1]))))
+
+    def _train(self, x: Mapping[str, Any], rng: np.random.Generator, checkpoint: Checkpoint | None) -> Evaluation:
+        point = point_vector(self.name, x, self.function_inputs)
+        final = float(self.values(point)[0])
+        worse = 1.0 if self.direction == "minimize" else -1.0
+        epochs = self._epochs(x)
+        start = checkpoint.epoch if checkpoint is not None else 0
+        curve, clean = self.curve_model.sample_span(
+            final, self.span, worse, rng, start=start, length=epochs,
+            parent=checkpoint.value if checkpoint is not None else None)
+        if not curve:  # zero epochs: the model as it stands
+            curve = ((max(start, 1), clean),)
+        per_epoch = 1.0 / max(self.curve_model.steps, 1)
+        duration = self.cost_model.duration(self._positions(point), rng) * max(epochs, 1) * per_epoch
+        return Evaluation(value=curve[-1][1], curve=curve, duration=duration,
+                          checkpoint=Checkpoint(start + epochs, clean))
+
+    def _positions(self, point: np.ndarray) -> dict[str, float]:
+        if not self.cost_model.slopes:
+            return {}
+        return {s.name: unit_position(float(v), s) for s, v in zip(self.function_inputs, point)}
 
 
 class Seed1D(FunctionObjective):

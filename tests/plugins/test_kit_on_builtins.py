@@ -1,25 +1,41 @@
-"""The conformance kit runs on every registered algorithm (built-ins and any later plugin)."""
+"""The conformance kit runs on every registered algorithm (built-ins and any later plugin).
+
+An algorithm class may declare ``kit_settings`` (the settings to build it with) and ``kit_exempt``
+(check name -> why its Katib behaviour breaks that rule, e.g. a service that keeps its state in
+memory); every other check runs.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from katibsim import plugins
-from katibsim.testing import parametrize_with_checks
+from katibsim.testing import checks_for
 
 ALGORITHMS = list(plugins.algorithms().values())
+
+
+def _params(max_examples=None):
+    out = []
+    for cls in ALGORITHMS:
+        exempt = dict(getattr(cls, "kit_exempt", {}) or {})
+        assert all(isinstance(why, str) and why for why in exempt.values()), cls
+        for name, call in checks_for(cls, settings=getattr(cls, "kit_settings", None), max_examples=max_examples,
+                                     skip=tuple(exempt)):
+            out.append(pytest.param(call, id=f"{cls.name}-{name}"))
+    return out
 
 
 def test_builtins_are_registered():
     assert {"random", "grid"} <= set(plugins.algorithms())
 
 
-@parametrize_with_checks(ALGORITHMS)
+@pytest.mark.parametrize("check", _params())
 def test_contract(check):
     check()
 
 
 @pytest.mark.slow
-@parametrize_with_checks(ALGORITHMS, max_examples=200)
+@pytest.mark.parametrize("check", _params(max_examples=200))
 def test_contract_many_examples(check):
     check()

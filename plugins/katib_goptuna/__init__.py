@@ -1,0 +1,1 @@
+"""Katib's goptuna suggestion service (``cmaes``, ``sobol``) rebuilt on Python's ``cmaes`` and ``scipy.stats.qmc``."""
