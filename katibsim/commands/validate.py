@@ -7,8 +7,6 @@ Exit 0 when every file is valid, 1 when some experiment is invalid (or a file ho
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from dataclasses import dataclass, field
@@ -98,19 +96,18 @@ def _document_problems(doc: ExperimentDocument) -> list[FieldError]:
 
 
 def _plugin_problems(exp: Experiment) -> list[FieldError]:
-    """Algorithm and early-stopping names and settings, from the plugin host once it provides them."""
-    if importlib.util.find_spec("katibsim.plugins") is None:
-        return []
-    plugins = importlib.import_module("katibsim.plugins")
+    """Algorithm and early-stopping names and settings through the plugins, and the algorithm's
+    predicted failures (warnings: the file stays valid)."""
+    from katibsim.algorithm_factory import validate_algorithm, validate_early_stopping
+
     out: list[FieldError] = []
     spec = exp.spec
     checks = (
-        ("validate_algorithm", spec.algorithm is not None and bool(spec.algorithm.algorithm_name)),
-        ("validate_early_stopping", spec.early_stopping is not None and bool(spec.early_stopping.algorithm_name)),
+        (validate_algorithm, spec.algorithm is not None and bool(spec.algorithm.algorithm_name)),
+        (validate_early_stopping, spec.early_stopping is not None and bool(spec.early_stopping.algorithm_name)),
     )
-    for name, applies in checks:
-        fn = getattr(plugins, name, None)
-        if fn is None or not applies:
+    for fn, applies in checks:
+        if not applies:
             continue
         try:
             found = list(fn(exp) or [])

@@ -24,11 +24,10 @@ from katibsim.algorithm import (
     ObjectiveInfo,
     SettingsError,
     SettingSpec,
-    SuggestResult,
     Trial,
     TrialCondition,
-    checked_suggest,
 )
+from katibsim.suggest_check import SuggestResult, checked_suggest
 from katibsim.errors import ContractError
 from katibsim.spec.model import FeasibleSpace, ParameterSpec
 from katibsim.spec.space import ParameterType, SearchSpace
@@ -457,13 +456,6 @@ def _large_space(caps: Capabilities) -> SearchSpace:
 
 
 # -- running them -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KitOptions:
-    settings: Mapping[str, str] | None = None
-    max_examples: int | None = None
-    junk_exempt: tuple[str, ...] = ()
 
 
 def checks_for(
