@@ -193,8 +193,8 @@ def test_json_output(files, capsys, no_plugin_checks):
     }
 
 
-def test_plugin_checks_are_called_when_the_host_provides_them(files, capsys, monkeypatch):
-    import katibsim.plugins
+def test_plugin_checks_are_called(files, capsys, monkeypatch):
+    import katibsim.algorithm_factory
 
     calls = []
 
@@ -202,8 +202,8 @@ def test_plugin_checks_are_called_when_the_host_provides_them(files, capsys, mon
         calls.append(exp.spec.algorithm.algorithm_name)
         return [FieldError("spec.algorithm.algorithmName", "no plugin provides algorithm random", None, "random", "not-supported")]
 
-    monkeypatch.setattr(katibsim.plugins, "validate_algorithm", validate_algorithm, raising=False)
-    monkeypatch.setattr(katibsim.plugins, "validate_early_stopping", lambda exp: [], raising=False)
+    monkeypatch.setattr(katibsim.algorithm_factory, "validate_algorithm", validate_algorithm)
+    monkeypatch.setattr(katibsim.algorithm_factory, "validate_early_stopping", lambda exp: [])
     path = files("ok.yaml", VALID)
     assert main(["validate", path]) == 1
     assert calls == ["random"]
