@@ -140,6 +140,7 @@ def build_model(sc, tasks, command: str):
     from katibsim.assertions import evaluate_all
     from katibsim.report.build import build_report
     from katibsim.report.introspect import choose_run, introspect_run
+    from katibsim.report.katib_failures import katib_service_failures
     from katibsim.runner import collect
 
     runs, envelopes, warnings = collect(tasks)
@@ -155,7 +156,8 @@ def build_model(sc, tasks, command: str):
             except KatibsimError as err:
                 warnings.append(f"no step-by-step pictures: {err}")
     metric = (sc.experiment.get("spec", {}).get("objective") or {}).get("objectiveMetricName") or "objective"
-    return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=metric, warnings=warnings)
+    return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=metric,
+                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()))
 
 
 def _report_one(work) -> Any:
