@@ -10,7 +10,6 @@ with :func:`replaces_best`, which is tested to agree with the full scan :func:`b
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Iterable, Mapping, Sequence
@@ -450,10 +449,6 @@ def mark_completed(
     return set_condition(conditions, type, "True", reason, message, now)
 
 
-def condition_is_true(conditions: Iterable[Condition], type: str) -> bool:
-    return any(c.type == type and c.status == "True" for c in conditions)
-
-
 # ---------------------------------------------------------------------------------------------
 # Trial names (§3.6)
 # ---------------------------------------------------------------------------------------------
@@ -510,15 +505,11 @@ def sent_to_services(bucket: Bucket, observation_available: bool) -> bool:
     return True
 
 
-def finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
 __all__ = [
     "UNAVAILABLE", "NAME_ALPHABET", "Bucket", "BUCKET_PRIORITY", "bucket_of", "TrialCounts",
     "TrialsDecision", "reconcile_trials", "suggestion_requests", "assignments_to_request",
     "MetricObservation", "metric_number", "metric_string", "observe_metric", "objective_value_string", "objective_value",
     "BestTrial", "best_trial", "is_better", "replaces_best", "goal_reached", "ExperimentReason", "EXPERIMENT_MESSAGES",
-    "Completion", "completion", "Condition", "set_condition", "mark_completed", "condition_is_true",
-    "trial_name", "TrialNamer", "sent_to_services", "finite_or_none",
+    "Completion", "completion", "Condition", "set_condition", "mark_completed",
+    "trial_name", "TrialNamer", "sent_to_services",
 ]

@@ -52,6 +52,7 @@ from katibsim.engine.arithmetic import (
     observe_metric,
     reconcile_trials,
     replaces_best,
+    sent_to_services,
     set_condition,
     suggestion_requests,
 )
@@ -510,7 +511,7 @@ class Controller:
             self.incomplete += 1
 
         # What the algorithm sees from now on (§4.2).
-        if bucket == Bucket.METRICS_UNAVAILABLE or (bucket == Bucket.EARLY_STOPPED and not obs):
+        if not sent_to_services(bucket, obs):
             self.history.drop(st.name)
         else:
             self.history.put(Trial(
@@ -661,8 +662,6 @@ class Controller:
 def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
     """The objective's numeric reports. Real collectors keep Katib's strings ("0.9700"); those that
     parse as numbers count, "unavailable" and other words do not."""
-    if type(logs) is tuple and all(type(e) is tuple and len(e) == 2 and not isinstance(e[1], str) for e in logs):
-        return logs  # already (step, number) pairs, as the simulated backend reports: no copy
     out = []
     for s, v in logs:
         if isinstance(v, str):

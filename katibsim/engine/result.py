@@ -123,10 +123,6 @@ class TrialResult:
             output_path=d.get("output_path"),
         )
 
-    @property
-    def assignment_dict(self) -> dict[str, str]:
-        return dict(self.assignment)
-
 
 @dataclass(frozen=True)
 class BestPoint:
@@ -172,10 +168,6 @@ class ExperimentStatus:
     completion_time: float | None
     current_optimal_trial: OptimalTrial | None
     counts: TrialCounts
-
-    @property
-    def last_condition(self) -> Condition | None:
-        return self.conditions[-1] if self.conditions else None
 
     def to_dict(self) -> dict[str, Any]:
         c = self.counts
@@ -331,9 +323,6 @@ class RunResult:
             if t.name == name:
                 return t
         raise KeyError(name)
-
-    def note_codes(self) -> tuple[str, ...]:
-        return tuple(n.code for n in self.notes)
 
     # -- JSON ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import functools
 import math
 import os
 import pickle
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st

@@ -49,7 +49,7 @@ def test_a_service_that_recovers_when_the_history_grows_goes_on():
     assert r.reason == "ExperimentMaxTrialsReached" and len(r.trials) == 12
     (f,) = r.katib_failures
     assert f.trials == 3 and f.attempts == 1  # failed when the first trial ended, worked at the second
-    assert "suggestion-service-failed" not in r.note_codes()  # it ended normally
+    assert "suggestion-service-failed" not in [n.code for n in r.notes]  # it ended normally
 
 
 def test_the_failures_survive_json_and_other_results_keep_their_bytes():
