@@ -180,8 +180,12 @@ class Algorithm(ABC):
     def suggest(self, trials: Sequence[Trial], count: int) -> list[dict[str, Value]]:
         """Exactly ``count`` new assignments given the whole history ``trials``.
 
-        Raise :class:`katibsim.errors.SearchSpaceExhausted` (with ``.assignments`` holding the
-        fewer than ``count`` that remain) when the space has nothing new to give.
+        ``trials`` is read-only (the engine passes a :class:`~katibsim.trial.ReadOnlyHistory`;
+        copy it with ``list(trials)`` before reordering). Raise
+        :class:`katibsim.errors.SearchSpaceExhausted` (with ``.assignments`` holding the fewer
+        than ``count`` that remain) when the space has nothing new to give, and
+        :class:`katibsim.errors.SuggestionServiceFailure` where Katib's own service for a
+        Katib-named algorithm would fail.
         """
 
     def predicted_failures(self) -> list[FieldError]:

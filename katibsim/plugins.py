@@ -14,7 +14,12 @@ foreign entry points are not loaded, so the test suite does not depend on what h
 installed (datasette's rule); katibsim's own plugins still load.
 
 A plugin that fails to import or to register is recorded (:func:`load_errors`) and the host goes
-on. Registering a name twice raises :class:`PluginError` naming both plugins.
+on. Registering a name twice raises :class:`PluginError` naming both plugins. Building and
+validating an experiment's algorithm is :mod:`katibsim.algorithm_factory`'s job.
+
+Why one module of about 650 lines: datasette's layout, which the design follows — the manager is
+built once, at import, and every registry kind, its register callback, its lookup and the listing
+for ``katibsim plugins`` are views of that one manager; the file is the whole extension host.
 """
 
 from __future__ import annotations

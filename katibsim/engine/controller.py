@@ -1,6 +1,8 @@
 """The experiment controller: Katib's reconcile loop, driven by a backend's events.
 
-One :class:`Controller` runs one experiment to its end (reference ``katib.md`` §3.3–3.6, §4.2):
+One :class:`Controller` runs one experiment to its end (Katib's
+``pkg/controller.v1beta1/experiment/experiment_controller.go`` and the suggestion client's
+``SyncAssignments``; docs/simulation.md describes the run step by step):
 
 1. the Experiment is created (``Created``) and the Suggestion is asked for its first trials; on a
    simulated backend its service answers after ``suggestion_startup_delay``;
@@ -10,11 +12,20 @@ One :class:`Controller` runs one experiment to its end (reference ``katib.md`` �
    ``min(parallel, max − completed) − active`` more trials through ``checked_suggest``, attaches
    the early-stopping rules of that batch, and starts them on the backend;
 3. when the experiment completes, running trials are not stopped (Katib does not stop them,
-   issue #2061): they finish, and their results still update the status, but no trial is created.
+   issue #2061): they finish, and their results still update the status, but no trial is created;
+4. when Katib's own suggestion service fails (``SuggestionServiceFailure``), no trial is created,
+   the Experiment stays Running and the call is retried on every later reconcile.
 
-The arithmetic lives in :mod:`katibsim.engine.arithmetic` as pure functions; here the same
-quantities are kept incrementally (counters, best trial, the history the algorithm sees) so a step
-costs O(1) apart from the algorithm itself — 100,000 trials take seconds, not hours.
+Every decision is taken by the pure functions of :mod:`katibsim.engine.arithmetic`; here only the
+state they read is kept incrementally (counters, best trial, the history the algorithm sees in
+:mod:`katibsim.engine.history`), so a step costs O(1) apart from the algorithm itself.
+
+Why one module of about 700 lines: it is one state machine. Reconciling, applying trial events,
+folding in the best trial and assembling the result read and write the same run state (counts,
+running trials, conditions, the Suggestion's requests, notes); split apart they would pass that
+state around or share it through a second object. What has a job of its own already lives
+elsewhere: the rules (arithmetic.py), the history (history.py), the result types (result.py), the
+Katib-shaped objects (status.py).
 """
 
 from __future__ import annotations
