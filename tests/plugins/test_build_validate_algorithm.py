@@ -6,7 +6,7 @@ import pytest
 
 from katibsim import algorithm_factory, plugins
 from katibsim.algorithm import Algorithm, Capabilities, SettingsError, SettingSpec
-from katibsim.errors import PluginError, SpecError
+from katibsim.errors import FieldError, PluginError, SpecError
 from katibsim.hookspecs import hookimpl
 from katibsim.objective import Evaluation, Objective
 from katibsim.spec.space import Distribution, ParameterType
@@ -291,3 +291,44 @@ def test_validate_early_stopping(runtime_plugin):
     assert (err.path, err.message) == ("spec.earlyStopping.algorithmSettings[0].name", "unknown setting x for algorithm constructed-stop")
     (err,) = algorithm_factory.validate_early_stopping(experiment(early_stopping="meanstop"))
     assert err.path == "spec.earlyStopping.algorithmName" and "validated-stop" in err.message
+
+
+# -- corrected, predicted failures, the missing-step message ------------------------------------------
+
+
+def test_build_algorithm_sets_corrected_before_any_suggest():
+    assert algorithm_factory.build_algorithm(experiment(), seed=1).corrected is False
+    assert algorithm_factory.build_algorithm(experiment(), seed=1, corrected=True).corrected is True
+
+
+class Predicts(DoublesOnly):
+    name = "predicts"
+    answer: list = []
+
+    def predicted_failures(self):
+        return list(type(self).answer)
+
+
+def test_predicted_failures_become_warnings_and_a_bad_answer_is_named(runtime_plugin):
+    runtime_plugin("predicts-plugin", katibsim_register_algorithms=lambda register: register(Predicts))
+    exp = experiment(pspec("lr", "double", min="0.01", max="0.1"), algorithm="predicts")
+    Predicts.answer = [FieldError("spec.parameters[0]", "Katib's service will fail")]
+    (w,) = algorithm_factory.validate_algorithm(exp)
+    assert (w.severity, w.path, w.message) == ("warning", "spec.parameters[0]", "Katib's service will fail")
+    Predicts.answer = ["not a FieldError"]
+    (err,) = algorithm_factory.validate_algorithm(exp)
+    assert err.severity == "error" and "predicts-plugin" in err.message and "must return FieldErrors" in err.message
+    Predicts.answer = []
+    assert algorithm_factory.validate_algorithm(exp) == []
+
+
+class NeedsStep(DoublesOnly):
+    name = "needs-step"
+    capabilities = Capabilities(parameter_types=frozenset({ParameterType.DOUBLE}), double_needs_step=True)
+
+
+def test_the_missing_step_message_is_the_algorithms(runtime_plugin):
+    runtime_plugin("needs-step-plugin", katibsim_register_algorithms=lambda register: register(NeedsStep))
+    (err,) = algorithm_factory.validate_algorithm(experiment(pspec("lr", "double", min="0", max="1"), algorithm="needs-step"))
+    assert err.path == "spec.parameters[0].feasibleSpace.step" and err.kind == "required"
+    assert err.message == NeedsStep.missing_step_message("lr") and "needs-step" in err.message
