@@ -15,19 +15,8 @@ import sys
 from typing import Sequence
 
 from katibsim import __version__
+from katibsim.commands import BUILTIN_COMMANDS
 from katibsim.errors import KatibsimError, SpecError
-
-# Built-in subcommands, in the order `katibsim --help` lists them.
-BUILTIN_COMMANDS: tuple[str, ...] = (
-    "validate",
-    "show",
-    "plugins",
-    "check-metrics",
-    "simulate",
-    "run",
-    "compare",
-    "kind",
-)
 
 
 class _Parser(argparse.ArgumentParser):

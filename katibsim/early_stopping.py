@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Mapping, Sequence
 
-from katibsim.algorithm import ObjectiveInfo, SettingSpec, Trial
+from katibsim.algorithm import ObjectiveInfo, SettingSpec, objective_info, setting_value
+from katibsim.trial import Trial
 from katibsim.errors import FieldError, SpecError
 
 
@@ -102,12 +103,7 @@ class EarlyStopping(ABC):
 
     def setting(self, key: str) -> str | None:
         """The user's value for ``key``, else the declared default."""
-        if key in self.settings:
-            return self.settings[key]
-        for s in self.settings_spec:
-            if s.name == key:
-                return s.default
-        raise KeyError(key)
+        return setting_value(self.settings, self.settings_spec, key)
 
     @abstractmethod
     def rules(self, trials: Sequence[Trial]) -> list[Rule]:
@@ -174,18 +170,7 @@ def collector_stop_index(
     return None
 
 
-def objective_info(experiment) -> ObjectiveInfo:
-    """The :class:`ObjectiveInfo` of an experiment (``spec.objective``)."""
-    obj = experiment.spec.objective
-    return ObjectiveInfo(
-        metric_name=obj.objective_metric_name or "",
-        maximize=obj.type == "maximize",
-        goal=obj.goal,
-        additional_metric_names=tuple(obj.additional_metric_names or ()),
-    )
-
-
 __all__ = [
     "Comparison", "Rule", "EarlyStopping", "EarlyStoppingSettingsError", "collector_stop_index",
-    "objective_info",
+    "objective_info",  # re-exported from katibsim.algorithm (one rule for both contracts)
 ]

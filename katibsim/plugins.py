@@ -14,7 +14,12 @@ foreign entry points are not loaded, so the test suite does not depend on what h
 installed (datasette's rule); katibsim's own plugins still load.
 
 A plugin that fails to import or to register is recorded (:func:`load_errors`) and the host goes
-on. Registering a name twice raises :class:`PluginError` naming both plugins.
+on. Registering a name twice raises :class:`PluginError` naming both plugins. Building and
+validating an experiment's algorithm is :mod:`katibsim.algorithm_factory`'s job.
+
+Why one module of about 650 lines: datasette's layout, which the design follows — the manager is
+built once, at import, and every registry kind, its register callback, its lookup and the listing
+for ``katibsim plugins`` are views of that one manager; the file is the whole extension host.
 """
 
 from __future__ import annotations
@@ -23,14 +28,14 @@ import importlib
 import inspect
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Callable, Iterable, Mapping
 
 import pluggy
 
 from katibsim import __version__, hookspecs
-from katibsim.algorithm import Algorithm, ObjectiveInfo, SettingsError
+from katibsim.algorithm import Algorithm
 from katibsim.errors import FieldError, PluginError, SpecError
 
 GROUP = "katibsim"
@@ -484,10 +489,8 @@ def commands() -> dict[str, CommandEntry]:
         found = _HOST.registry("commands")
     except PluginError:
         return {}
-    try:
-        from katibsim.cli import BUILTIN_COMMANDS
-    except Exception:  # noqa: BLE001
-        BUILTIN_COMMANDS = ()
+    from katibsim.commands import BUILTIN_COMMANDS
+
     return {n: r.obj for n, r in found.items() if n not in BUILTIN_COMMANDS}
 
 
@@ -522,10 +525,10 @@ def get_algorithm(name: str, *, file: str | None = None) -> type[Algorithm]:
     found = algorithms()
     if name in found:
         return found[name]
-    raise SpecError(_unknown_algorithm(name, found, file))
+    raise SpecError(unknown_algorithm(name, found, file))
 
 
-def _unknown_algorithm(name: str, found: Mapping[str, Any], file: str | None) -> FieldError:
+def unknown_algorithm(name: str, found: Mapping[str, Any], file: str | None) -> FieldError:
     # Katib's wording (docs/katib-behaviour.md §2.2 item 9), then what would have worked.
     return FieldError(
         "spec.algorithm.algorithmName",
@@ -541,10 +544,10 @@ def get_early_stopping(name: str, *, file: str | None = None) -> type:
     found = early_stopping()
     if name in found:
         return found[name]
-    raise SpecError(_unknown_early_stopping(name, found, file))
+    raise SpecError(unknown_early_stopping(name, found, file))
 
 
-def _unknown_early_stopping(name: str, found: Mapping[str, Any], file: str | None) -> FieldError:
+def unknown_early_stopping(name: str, found: Mapping[str, Any], file: str | None) -> FieldError:
     return FieldError(
         "spec.earlyStopping.algorithmName",
         f"unable to get EarlyStopping config data for algorithm {name}: no plugin provides early-stopping "
@@ -589,162 +592,20 @@ def _bind(fn: Callable[..., Any], options: Mapping[str, Any], what: str) -> None
         raise SpecError(FieldError("objective.options", f"{what}: {exc}; accepted options: {_known(accepted)}")) from None
 
 
-# -- building and validating an experiment's algorithm ------------------------------------------------
+# -- the factory's old names -------------------------------------------------------------------------
+
+_MOVED = frozenset({"build_algorithm", "validate_algorithm", "validate_early_stopping", "capability_errors",
+                    "settings_field_error", "objective_info"})
 
 
-def objective_info(experiment) -> ObjectiveInfo:
-    spec = experiment.spec.objective
-    return ObjectiveInfo(
-        metric_name=(spec.objective_metric_name if spec else None) or "",
-        maximize=bool(spec and spec.type == "maximize"),
-        goal=spec.goal if spec else None,
-        additional_metric_names=tuple(spec.additional_metric_names) if spec else (),
-    )
+def __getattr__(name: str) -> Any:
+    """``plugins.build_algorithm`` and friends moved to :mod:`katibsim.algorithm_factory`; the old
+    names still resolve (scenario code imports them from here) until every caller has moved."""
+    if name in _MOVED:
+        from katibsim import algorithm_factory  # late: the factory builds on this module
 
-
-def capability_errors(cls: type[Algorithm], experiment) -> list[FieldError]:
-    """Parameters the algorithm cannot handle (type, distribution, a double without step),
-    each at its field path, from the raw ``spec.parameters``."""
-    caps = cls.capabilities
-    file = experiment.source_file
-    out: list[FieldError] = []
-    for i, ps in enumerate(experiment.spec.parameters):
-        base = f"spec.parameters[{i}]"
-        ptype = ps.parameter_type
-        if ptype not in {t.value for t in caps.parameter_types}:
-            supported = ", ".join(sorted(t.value for t in caps.parameter_types))
-            out.append(FieldError(f"{base}.parameterType", f"parameterType: {ptype} is not supported by algorithm {cls.name} (supported: {supported})", file, ptype, kind="not-supported"))
-            continue
-        if ptype in ("double", "int"):
-            fs = ps.feasible_space
-            dist = fs.distribution or "uniform"
-            if dist not in {d.value for d in caps.distributions}:
-                supported = ", ".join(sorted(d.value for d in caps.distributions))
-                out.append(FieldError(f"{base}.feasibleSpace.distribution", f"distribution: {dist} is not supported by algorithm {cls.name} (supported: {supported})", file, dist, kind="not-supported"))
-            if ptype == "double" and caps.double_needs_step and fs.step in (None, ""):
-                # Katib's grid message (docs/katib-behaviour.md §5.4).
-                out.append(FieldError(f"{base}.feasibleSpace.step", f"Param {ps.name} step is nil; For discrete search space, all parameters must include step", file, kind="required"))
-    return out
-
-
-def settings_field_error(
-    exc: SpecError, settings: Iterable[Any], *, prefix: str = "spec.algorithm", file: str | None = None
-) -> FieldError:
-    """Map a settings error to ``<prefix>.algorithmSettings[i].value`` (``.name`` for an unknown key).
-
-    Works for :class:`SettingsError` and any SpecError carrying ``setting`` (and optionally
-    ``message``, ``on_name``, ``path``) attributes, such as the early-stopping contract's.
-    """
-    message = getattr(exc, "message", None) or (exc.errors[0].message if exc.errors else str(exc))
-    path = getattr(exc, "path", None)
-    if path:
-        return FieldError(path, message, file)
-    setting = getattr(exc, "setting", None)
-    on_name = getattr(exc, "on_name", None)
-    if on_name is None:
-        on_name = message.startswith("unknown setting ")
-    for i, s in enumerate(list(settings)):
-        if s.name == setting:
-            if on_name:
-                return FieldError(f"{prefix}.algorithmSettings[{i}].name", message, file, s.name, kind="not-supported")
-            return FieldError(f"{prefix}.algorithmSettings[{i}].value", message, file, s.value)
-    return FieldError(f"{prefix}.algorithmSettings", message, file)
-
-
-def build_algorithm(experiment, *, seed: int | None = None, settings: Mapping[str, str] | None = None) -> Algorithm:
-    """The experiment's algorithm, built from its search space, objective and settings.
-
-    ``settings`` overrides the experiment's ``algorithmSettings`` (a scenario variant). Raises
-    SpecError at the field path for an unknown algorithm, a parameter it cannot handle, or a
-    setting it rejects.
-    """
-    algo = experiment.spec.algorithm
-    name = algo.algorithm_name if algo else None
-    if not name:
-        raise SpecError(FieldError("spec.algorithm.algorithmName", "must be specified", experiment.source_file, kind="required"))
-    cls = get_algorithm(name, file=experiment.source_file)
-    errors = capability_errors(cls, experiment)
-    if errors:
-        raise SpecError(errors)
-    space = experiment.search_space()
-    if settings is None:
-        items = list(algo.algorithm_settings)
-        given = algo.settings()
-    else:
-        from katibsim.spec.model import AlgorithmSetting
-
-        items = [AlgorithmSetting(k, str(v)) for k, v in settings.items()]
-        given = {k: str(v) for k, v in settings.items()}
-    try:
-        return cls(
-            space,
-            objective_info(experiment),
-            given,
-            seed,
-            max_trial_count=experiment.spec.max_trial_count,
-            parallel_trial_count=experiment.spec.parallel_trial_count,
-        )
-    except SettingsError as exc:
-        raise SpecError(settings_field_error(exc, items, file=experiment.source_file)) from None
-
-
-def validate_algorithm(experiment) -> list[FieldError]:
-    """Katib's ValidateAlgorithmSettings through the plugin: the name, the parameters the algorithm
-    supports, and its settings (by building it). A missing name is the spec validator's business."""
-    algo = experiment.spec.algorithm
-    name = algo.algorithm_name if algo else None
-    if not name:
-        return []
-    found = algorithms()
-    if name not in found:
-        return [_unknown_algorithm(name, found, experiment.source_file)]
-    errors = capability_errors(found[name], experiment)
-    if errors:
-        return errors
-    try:
-        experiment.search_space()
-    except SpecError:
-        return []  # unparsable numbers: reported by the spec validator at their paths
-    try:
-        build_algorithm(experiment, seed=0)
-    except SpecError as exc:
-        return list(exc.errors)
-    except Exception as exc:  # noqa: BLE001 - a plugin crashing on a valid experiment
-        owner = owner_of(found[name]) or found[name].__module__
-        return [FieldError("spec.algorithm", f"algorithm {name} (plugin {owner}) failed to validate: {type(exc).__name__}: {exc}", experiment.source_file)]
-    return []
-
-
-def validate_early_stopping(experiment) -> list[FieldError]:
-    """``ValidateEarlyStoppingSettings`` through the plugin: the name, then the settings.
-
-    Settings are checked by the class's ``validate_settings(settings)`` when it has one, else by
-    building it as the engine will (``cls(objective_info, settings)``, the
-    :class:`katibsim.early_stopping.EarlyStopping` constructor). A SpecError carrying ``setting``
-    is reported at ``spec.earlyStopping.algorithmSettings[i].value`` (``.name`` for an unknown key).
-    """
-    es = experiment.spec.early_stopping
-    name = es.algorithm_name if es else None
-    if not name:
-        return []
-    file = experiment.source_file
-    found = early_stopping()
-    if name not in found:
-        return [_unknown_early_stopping(name, found, file)]
-    cls = found[name]
-    settings = es.settings()
-    try:
-        validate = getattr(cls, "validate_settings", None)
-        if callable(validate):
-            validate(settings)
-        else:
-            cls(objective_info(experiment), settings)
-    except SpecError as exc:
-        return [settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping", file=file)]
-    except Exception as exc:  # noqa: BLE001 - a plugin crashing on a valid experiment
-        owner = owner_of(cls) or cls.__module__
-        return [FieldError("spec.earlyStopping", f"early-stopping algorithm {name} (plugin {owner}) failed to validate: {type(exc).__name__}: {exc}", file)]
-    return []
+        return getattr(algorithm_factory, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # -- listing ------------------------------------------------------------------------------------------

@@ -82,6 +82,11 @@ class Grid(Algorithm):
     name = "grid"
     description = "Grid search over Katib's combinations (int range, double arange with step, lists), each point once."
     capabilities = Capabilities(double_needs_step=True)
+
+    @classmethod
+    def missing_step_message(cls, parameter: str) -> str:
+        return f"Param {parameter} step is nil; For discrete search space, all parameters must include step"
+
     settings_spec = (
         SettingSpec(
             "random_state",

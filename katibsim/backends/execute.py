@@ -50,6 +50,7 @@ def execute(
     unmapped path, say) before the first trial starts.
     """
     from katibsim import plugins
+    from katibsim.algorithm_factory import build_algorithm
 
     options = options or SimulationOptions(start_time=wall_clock_start())
     if validate:
@@ -69,7 +70,8 @@ def execute(
         items = tuple(AlgorithmSetting(k, str(v)) for k, v in (algorithm_settings or {}).items())
         run_exp = replace(experiment, spec=replace(experiment.spec, algorithm=AlgorithmSpec(algorithm_name=algorithm, algorithm_settings=items)))
         algorithm_settings = None
-    algo = plugins.build_algorithm(run_exp, seed=streams.algorithm_seed, settings=algorithm_settings)
+    algo = build_algorithm(run_exp, seed=streams.algorithm_seed, settings=algorithm_settings,
+                           corrected=not options.katib_compat)
     es = build_early_stopping(experiment)
 
     obj = experiment.spec.objective
@@ -96,6 +98,7 @@ def execute(
             backend=backend.name or type(backend).__name__,
             spec=spec,
             notes=tuple(notes),
+            plugin=plugins.owner_of(type(algo)),
         )
         controller = Controller(experiment, algorithm=algo, backend=backend, context=context, info=info,
                                 names_rng=streams.names, early_stopping=es, options=options)

@@ -1,6 +1,6 @@
 """What the ``run`` and ``simulate`` commands share: reading a valid experiment, KEY=VALUE options, output.
 
-Not a command itself (cli.py lists its commands in ``BUILTIN_COMMANDS``).
+Not a command itself (``katibsim.commands.BUILTIN_COMMANDS`` lists the commands).
 """
 
 from __future__ import annotations

@@ -229,6 +229,7 @@ def build_model(sc, tasks, command: str):
     from katibsim.assertions import evaluate_all
     from katibsim.report.build import build_report
     from katibsim.report.introspect import choose_run, introspect_run
+    from katibsim.report.katib_failures import katib_service_failures
     from katibsim.runner import collect
 
     chosen = choose_run(sc)
@@ -245,7 +246,7 @@ def build_model(sc, tasks, command: str):
             except KatibsimError as err:
                 warnings.append(f"no step-by-step pictures: {err}")
     return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=sc.metric_name,
-                        warnings=warnings)
+                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()))
 
 
 def _report_one(work) -> Any:

@@ -9,6 +9,10 @@ Katib's controller semantics on a simulated clock. Output (``-o``):
 * ``table`` — a readable summary: each trial with its assignment, value, condition and simulated
   start and end, then the optimal trial and the notes.
 
+When Katib's own suggestion service fails on the Experiment (a Katib-named plugin raised
+``SuggestionServiceFailure``), the failure — the service's message, why, the fix — comes first:
+a leading comment block (yaml, table) or the leading ``katib_failures`` field (json).
+
 ``--result FILE`` also writes the complete run result (JSON) for ``katibsim compare`` and friends.
 """
 
@@ -184,10 +188,13 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InputError(f"cannot write --result {args.result}: {exc}") from None
     out = sys.stdout
+    if args.output == "json":
+        out.write(json.dumps(_json(result, experiment), indent=2) + "\n")
+        return 0
+    if result.katib_failures:  # first thing the reader sees: nothing else in the output makes sense without it
+        out.write(comment(failure_block(result)) + "\n")
     if args.output == "table":
         out.write(status.summary_table(result) + "\n")
-    elif args.output == "json":
-        out.write(json.dumps(_json(result, experiment), indent=2) + "\n")
     else:
         out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
         out.write(comment(_simulation_lines(result)))
@@ -208,6 +215,22 @@ def _check_work(args, experiment, options) -> None:
         print(f"simulating up to {work.trials:,} trials (seed {args.seed})...", file=sys.stderr, flush=True)
 
 
+def failure_block(result) -> str:
+    """The Katib service failures of a run, in words: what Katib's service says, why, the fix."""
+    from katibsim.engine.status import clock
+
+    n = len(result.katib_failures)
+    lines = [f"KATIB SUGGESTION SERVICE FAILURE ({n}): Katib's own {result.algorithm} service fails on this "
+             "Experiment; Katib creates no trial, keeps the Experiment Running and retries on every reconcile"]
+    for f in result.katib_failures:
+        lines += [
+            f"- at {clock(f.time)}, after {f.trials} trial(s), {f.attempts} attempt(s): {f.message}",
+            f"  why: {f.why}",
+            f"  fix: {f.fix}",
+        ]
+    return "\n".join(lines)
+
+
 def _simulation_lines(result) -> str:
     from katibsim.engine.status import clock
 
@@ -224,6 +247,7 @@ def _simulation_lines(result) -> str:
 
 def _json(result, experiment) -> dict[str, Any]:
     return {
+        "katib_failures": [f.to_dict() for f in result.katib_failures],
         **katib_objects(result, experiment),
         "simulation": {
             "seed": result.seed,

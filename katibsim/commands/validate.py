@@ -12,8 +12,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from katibsim import plugins
 from katibsim.errors import FieldError, InputError, KatibsimError, SpecError
-from katibsim.plugins import validate_algorithm, validate_early_stopping
+from katibsim.algorithm_factory import validate_algorithm, validate_early_stopping
 from katibsim.spec.loader import ExperimentDocument, load_file
 from katibsim.spec.model import Experiment
 from katibsim.spec.validation import merge_problems, validate
@@ -97,7 +98,8 @@ def _document_problems(doc: ExperimentDocument) -> list[FieldError]:
 
 
 def _plugin_problems(exp: Experiment) -> list[FieldError]:
-    """Algorithm and early-stopping names and settings, as the plugin host judges them."""
+    """Algorithm and early-stopping names and settings through the plugins, and the algorithm's
+    predicted failures (warnings: the file stays valid)."""
     out: list[FieldError] = []
     spec = exp.spec
     checks = (

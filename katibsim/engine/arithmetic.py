@@ -1,17 +1,18 @@
 """Katib's controller arithmetic as pure functions: request counts, bucketing, best trial, completion.
 
-Every function here restates one rule of Katib's experiment controller (reference
-``docs/katib-behaviour.md`` §3.2–3.6, §3.9–3.10, §4.1–4.2) so it can be tested against hand-computed cases
-without a clock, a backend or an algorithm. The engine (:mod:`katibsim.engine.controller`) keeps
-the same quantities incrementally for speed and is tested to agree with these.
+Every function here restates one rule of Katib's experiment controller
+(``pkg/controller.v1beta1/experiment/``: ``util/status_util.go``, ``experiment_controller.go``,
+and the suggestion client; the § marks number the rules as ``docs/simulation.md`` describes them) so
+it can be tested against hand-computed cases without a clock, a backend or an algorithm. The engine
+(:mod:`katibsim.engine.controller`) calls these; the best trial it folds in one trial at a time
+with :func:`replaces_best`, which is tested to agree with the full scan :func:`best_trial`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -141,15 +142,8 @@ def reconcile_trials(parallel: int, max_trial_count: int | None, active: int, co
     """
     if active > parallel:
         return TrialsDecision(delete=active - parallel)
-    if active == parallel:
-        return _ADD[0]
     required = parallel if max_trial_count is None else min(parallel, max_trial_count - completed)
-    add = max(0, required - active)
-    return _ADD[add] if add < len(_ADD) else TrialsDecision(add=add)
-
-
-# The controller asks after every event; the usual answers are shared (the dataclass is frozen).
-_ADD = tuple(TrialsDecision(add=i) for i in range(64))
+    return TrialsDecision(add=max(0, required - active))
 
 
 def suggestion_requests(total_trials: int, add: int, incomplete_early_stopped: int) -> int:
@@ -201,6 +195,15 @@ def _as_float(s: str) -> float | None:
         return None
 
 
+def metric_number(s: str) -> float | None:
+    """A metric string as a number: None for ``"unavailable"`` and for words (DARTS' genotypes).
+
+    Go's ``strconv.ParseFloat`` accepts what Python's ``float`` does for metric logs ("NaN",
+    "inf", "1e-3").
+    """
+    return None if s == UNAVAILABLE else _as_float(s)
+
+
 def observe_metric(name: str, values: Sequence[float | str]) -> MetricObservation:
     """min / max / latest of one metric's logs in time order, as ``getMetrics`` builds them (§3.10).
 
@@ -245,8 +248,7 @@ def objective_value_string(metric: MetricObservation | None, strategy: str) -> s
 
 def objective_value(metric: MetricObservation | None, strategy: str) -> float | None:
     """:func:`objective_value_string` as a float; None when unavailable or not numeric."""
-    s = objective_value_string(metric, strategy)
-    return None if s == UNAVAILABLE else _as_float(s)
+    return metric_number(objective_value_string(metric, strategy))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,10 +261,15 @@ class BestTrial:
     goal_reached: bool
 
 
-def best_trial(values: Sequence[str], objective_type: str | None, goal: float | None) -> BestTrial:
+def best_trial(
+    values: Sequence[str], objective_type: str | None, goal: float | None, order: Sequence[int] | None = None
+) -> BestTrial:
     """Katib's best-trial scan over the objective-value strings of every trial, in list order.
 
-    "unavailable" is skipped; a string that does not parse as a float makes that trial the best
+    ``order`` is the list order as positions into ``values`` (default: as given); the result's
+    ``index`` is a position into ``values``. Katib lists trials from its informer cache, whose
+    order is Go's map order: arbitrary, and not the same from one reconcile to the next (see
+    :func:`replaces_best`). "unavailable" is skipped; a string that does not parse as a float makes that trial the best
     ("latest string wins") without touching the best value; the first number initialises the best;
     afterwards minimize/maximize replace it only when strictly better. The goal is tested after
     each numeric trial (``best <= goal`` / ``best >= goal``). Go's ``ParseFloat`` accepts "NaN";
@@ -271,7 +278,8 @@ def best_trial(values: Sequence[str], objective_type: str | None, goal: float | 
     best_index: int | None = None
     best = 0.0
     reached = False
-    for i, s in enumerate(values):
+    for i in (range(len(values)) if order is None else order):
+        s = values[i]
         if s == UNAVAILABLE:
             continue
         x = _as_float(s)
@@ -295,10 +303,28 @@ def best_trial(values: Sequence[str], objective_type: str | None, goal: float | 
 
 
 def is_better(value: float, best: float | None, maximize: bool) -> bool:
-    """Strict improvement, as the scan uses it (ties keep the earlier trial)."""
+    """Strict improvement, as the scan uses it (on a tie the trial listed first stays the best)."""
     if best is None:
         return True
     return value > best if maximize else value < best
+
+
+def replaces_best(value: float, rank: Any, best: float | None, best_rank: Any, maximize: bool) -> bool:
+    """Does a trial with ``value`` become the best over the current best, whatever order they arrive in?
+
+    The incremental form of :func:`best_trial` for finite numbers: the scan keeps the first trial
+    in list order among those with the best value, so a newcomer replaces the best when strictly
+    better, or equal and listed earlier (smaller ``rank``, its position in the list order).
+
+    Katib's list order (its informer cache's, Go map order) is arbitrary: among trials with equal
+    values Katib's ``currentOptimalTrial`` is any one of them and can change between reconciles.
+    The engine models it with the trial names' order (the order the API server itself lists
+    them in, random with respect to creation since names are random); ``katib_compat: false``
+    ranks by creation instead, so the earliest of the tied trials is the best.
+    """
+    if best is None or is_better(value, best, maximize):
+        return True
+    return value == best and rank < best_rank
 
 
 def goal_reached(best: float | None, goal: float | None, maximize: bool) -> bool:
@@ -423,10 +449,6 @@ def mark_completed(
     return set_condition(conditions, type, "True", reason, message, now)
 
 
-def condition_is_true(conditions: Iterable[Condition], type: str) -> bool:
-    return any(c.type == type and c.status == "True" for c in conditions)
-
-
 # ---------------------------------------------------------------------------------------------
 # Trial names (§3.6)
 # ---------------------------------------------------------------------------------------------
@@ -483,15 +505,11 @@ def sent_to_services(bucket: Bucket, observation_available: bool) -> bool:
     return True
 
 
-def finite_or_none(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
-
-
 __all__ = [
     "UNAVAILABLE", "NAME_ALPHABET", "Bucket", "BUCKET_PRIORITY", "bucket_of", "TrialCounts",
     "TrialsDecision", "reconcile_trials", "suggestion_requests", "assignments_to_request",
-    "MetricObservation", "metric_string", "observe_metric", "objective_value_string", "objective_value",
-    "BestTrial", "best_trial", "is_better", "goal_reached", "ExperimentReason", "EXPERIMENT_MESSAGES",
-    "Completion", "completion", "Condition", "set_condition", "mark_completed", "condition_is_true",
-    "trial_name", "TrialNamer", "sent_to_services", "finite_or_none",
+    "MetricObservation", "metric_number", "metric_string", "observe_metric", "objective_value_string", "objective_value",
+    "BestTrial", "best_trial", "is_better", "replaces_best", "goal_reached", "ExperimentReason", "EXPERIMENT_MESSAGES",
+    "Completion", "completion", "Condition", "set_condition", "mark_completed",
+    "trial_name", "TrialNamer", "sent_to_services",
 ]

@@ -1,6 +1,8 @@
 """The experiment controller: Katib's reconcile loop, driven by a backend's events.
 
-One :class:`Controller` runs one experiment to its end (``docs/katib-behaviour.md`` §3.3–3.6, §4.2):
+One :class:`Controller` runs one experiment to its end (Katib's
+``pkg/controller.v1beta1/experiment/experiment_controller.go`` and the suggestion client's
+``SyncAssignments``; docs/simulation.md describes the run step by step):
 
 1. the Experiment is created (``Created``) and the Suggestion is asked for its first trials; on a
    simulated backend its service answers after ``suggestion_startup_delay``;
@@ -10,23 +12,35 @@ One :class:`Controller` runs one experiment to its end (``docs/katib-behaviour.m
    ``min(parallel, max − completed) − active`` more trials through ``checked_suggest``, attaches
    the early-stopping rules of that batch, and starts them on the backend;
 3. when the experiment completes, running trials are not stopped (Katib does not stop them,
-   issue #2061): they finish, and their results still update the status, but no trial is created.
+   issue #2061): they finish, and their results still update the status, but no trial is created;
+4. when Katib's own suggestion service fails (``SuggestionServiceFailure``), no trial is created,
+   the Experiment stays Running and the call is retried on every later reconcile.
 
-The arithmetic lives in :mod:`katibsim.engine.arithmetic` as pure functions; here the same
-quantities are kept incrementally (counters, best trial, the history the algorithm sees) so a step
-costs O(1) apart from the algorithm itself — 100,000 trials take seconds, not hours.
+Every decision is taken by the pure functions of :mod:`katibsim.engine.arithmetic`; here only the
+state they read is kept incrementally (counters, best trial, the history the algorithm sees in
+:mod:`katibsim.engine.history`), so a step costs O(1) apart from the algorithm itself.
+
+Why one module of about 700 lines: it is one state machine. Reconciling, applying trial events,
+folding in the best trial and assembling the result read and write the same run state (counts,
+running trials, conditions, the Suggestion's requests, notes); split apart they would pass that
+state around or share it through a second object. What has a job of its own already lives
+elsewhere: the rules (arithmetic.py), the history (history.py), the result types (result.py), the
+Katib-shaped objects (status.py).
 """
 
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from katibsim.algorithm import Algorithm, Metric, Observation, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import Algorithm
+from katibsim.errors import SuggestionServiceFailure
+from katibsim.history_keys import HistoryKeys
+from katibsim.suggest_check import checked_suggest
+from katibsim.trial import Metric, Observation, Trial, TrialCondition
 from katibsim.backends.base import Backend, Outcome, RunContext, TrialEvent, TrialLaunch
 from katibsim.early_stopping import EarlyStopping, Rule
 from katibsim.engine.arithmetic import (
@@ -43,16 +57,22 @@ from katibsim.engine.arithmetic import (
     completion,
     goal_reached,
     mark_completed,
+    metric_number,
+    objective_value,
     objective_value_string,
     observe_metric,
     reconcile_trials,
+    replaces_best,
+    sent_to_services,
     set_condition,
     suggestion_requests,
 )
+from katibsim.engine.history import History
 from katibsim.engine.options import SimulationOptions
 from katibsim.engine.result import (
     BestPoint,
     ExperimentStatus,
+    KatibFailure,
     Note,
     OptimalTrial,
     RunResult,
@@ -95,6 +115,7 @@ class RunInfo:
     backend: str = "sim"
     spec: Any = None
     notes: tuple[Note, ...] = ()
+    plugin: str | None = None  # the plugin that registered the algorithm, named when it breaks the contract
 
 
 _NO_LABELS: dict[str, str] = {}  # the labels of a trial the algorithm did not label (read-only)
@@ -127,60 +148,6 @@ class _TrialState:
         self.output_tail: tuple[str, ...] = ()
         self.output_path: str | None = None
         self.labels: dict[str, str] = _NO_LABELS  # shared, never mutated
-
-
-class History(list):
-    """The trials Katib sends to its services (§4.2), kept incrementally as a list.
-
-    Every trial except MetricsUnavailable ones and early-stopped ones without an observation, in
-    creation order. A trial's entry is replaced in place when its condition changes; a trial that
-    leaves the history leaves a hole that :meth:`compact` removes, which the controller calls
-    before every read by an algorithm or early-stopping service. A list subclass so that reads
-    cost what a list's do (algorithms index and slice the history on every call), and marked
-    ``read_only`` so ``checked_suggest`` passes it as is instead of copying it: no step of a run
-    copies the whole history. Services must not mutate it.
-
-    ``epoch`` is the version :class:`katibsim.algorithm.HistoryKeys` relies on: it changes
-    whenever a trial leaves the history; in between, trials are only appended, or replaced by the
-    same trial (same name and assignment) in a new condition — so a service that saw this object
-    at the same ``epoch`` need only look at the entries past the ones it has seen.
-    """
-
-    read_only = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._pos: dict[str, int] = {}
-        self._holes = 0
-        self.epoch = 0
-
-    def compact(self) -> "History":
-        if self._holes:
-            self[:] = [t for t in self if t is not None]
-            pos = self._pos
-            self._pos = {t.name: i for i, t in enumerate(self) if t.name in pos}
-            self._holes = 0
-            self.epoch += 1
-        return self
-
-    def add(self, trial: Trial) -> None:
-        self._pos[trial.name] = len(self)
-        self.append(trial)
-
-    def put(self, trial: Trial, *, final: bool = False) -> None:
-        """Replace the entry of ``trial.name`` (its condition or observation changed; its
-        assignment must stay the same, see ``epoch``). ``final``: the trial has ended and its
-        entry will not change again, so its position need not be kept (a long run keeps only
-        the positions of its running trials)."""
-        pos = self._pos
-        self[pos.pop(trial.name) if final else pos[trial.name]] = trial
-
-    def drop(self, name: str) -> None:
-        """``name`` leaves the history (a hole until the next :meth:`compact`)."""
-        i = self._pos.pop(name)
-        self[i] = None
-        self._holes += 1
-        self.epoch += 1
 
 
 class Controller:
@@ -226,6 +193,8 @@ class Controller:
         self.trials: list[_TrialState] = []
         self.running: dict[str, _TrialState] = {}  # trials not yet ended, by name (small: <= parallel)
         self.history = History()
+        self.history_keys = HistoryKeys(self.space)  # duplicates are counted against the history's keys
+        self.katib_failures: list[KatibFailure] = []
         self.count = {b: 0 for b in Bucket}
         self.incomplete = 0  # early-stopped trials without an available observation
         self.best: _TrialState | None = None
@@ -276,20 +245,7 @@ class Controller:
 
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        # A run allocates a few objects per trial that live until the end; Python's default
-        # collector thresholds would re-scan them over and over in full collections (several per
-        # cent of a run's time). During a run: a full collection is considered about every 2
-        # million allocations (not every 70,000), and the young generations are collected in small
-        # batches — the middle one at every other young collection, while its objects are still
-        # in the CPU's caches — so each trial's objects cost the same in a long run as in a short
-        # one. A collector switched off with set_threshold(0) stays off.
-        threshold = gc.get_threshold()
-        if threshold[0]:
-            gc.set_threshold(max(threshold[0], 10_000), 1, max(threshold[2], 100))
-        try:
-            return self._run()
-        finally:
-            gc.set_threshold(*threshold)
+        return self._run()
 
     def _run(self) -> RunResult:
         backend = self.backend
@@ -338,22 +294,7 @@ class Controller:
             return self._scan().goal_reached
         return goal_reached(self.best_value, self.goal, self.maximize)
 
-    def _could_complete(self) -> bool:
-        """A cheap pre-check of :func:`completion`'s thresholds (it runs after every event); the
-        decision itself is always the pure function's."""
-        c = self.count
-        failed = c[Bucket.FAILED] + c[Bucket.METRICS_UNAVAILABLE]
-        if self.max_failed is not None and failed and failed >= self.max_failed:
-            return True
-        if self.max_trials is not None and self.completed_trials >= self.max_trials:
-            return True
-        if self.exhausted and not self.compat:
-            return True
-        return self._goal_reached()
-
     def _update_condition(self, now: float) -> None:
-        if self._running_marked and not self._could_complete():
-            return  # still Running: Katib's setCondition would change nothing
         done = completion(
             self.counts(),
             goal_is_reached=self._goal_reached(),
@@ -393,12 +334,9 @@ class Controller:
         self.s_conditions = c
 
     def _reconcile_trials(self, now: float) -> None:
-        c = self.count
-        # TrialCounts.completed_for_requests, inlined: this runs once per event.
-        completed = c[Bucket.SUCCEEDED] + c[Bucket.FAILED] + c[Bucket.KILLED] + c[Bucket.EARLY_STOPPED]
-        if not self.compat:
-            completed += c[Bucket.METRICS_UNAVAILABLE]
-        decision = reconcile_trials(self.parallel, self.max_trials, c[Bucket.RUNNING] + c[Bucket.PENDING], completed)
+        counts = self.counts()
+        decision = reconcile_trials(self.parallel, self.max_trials, counts.active,
+                                    counts.completed_for_requests(katib_compat=self.compat))
         add = decision.add
         if add <= 0:
             return
@@ -424,7 +362,12 @@ class Controller:
                 self.stall_reason = "RequestsExhausted"
             return
         history = self.history.compact()
-        result = checked_suggest(self.algorithm, history, current, plugin=None)
+        try:
+            result = checked_suggest(self.algorithm, history, current, plugin=self.info.plugin,
+                                     history_keys=self.history_keys)
+        except SuggestionServiceFailure as failure:
+            self._service_failed(failure, now)
+            return
         assignments = result.assignments
         self.exhausted = result.exhausted
         if result.exhausted:
@@ -462,6 +405,26 @@ class Controller:
             self.conditions = set_condition(self.conditions, "Running", "True", ExperimentReason.RUNNING.value,
                                             EXPERIMENT_MESSAGES[ExperimentReason.RUNNING], now)
 
+    def _service_failed(self, failure: SuggestionServiceFailure, now: float) -> None:
+        """Katib's answer to a failing GetSuggestions: ``SyncAssignments`` returns the error, no
+        assignment is stored, no trial is created, the Experiment stays Running, and the call is
+        retried on every later reconcile (and on the controller's backoff, which changes nothing
+        for a service that fails the same way on the same history). With no trial left running
+        nothing will ever change: the simulation ends there, the Experiment still Running."""
+        trials = len(self.trials)
+        same = next((f for f in self.katib_failures if f.message == failure.message), None)
+        if same is None:
+            self.katib_failures.append(KatibFailure(failure.message, failure.why, failure.fix, now, trials))
+        else:
+            self.katib_failures[self.katib_failures.index(same)] = same.retried()
+        if self.active == 0:
+            self.stall_reason = "SuggestionServiceFailed"
+            self.note("suggestion-service-failed",
+                      f"Katib's suggestion service for {self.info.algorithm} fails after {trials} trial(s): "
+                      f"{failure.message}. Why: {failure.why}. Fix: {failure.fix}. Katib creates no trial, keeps "
+                      "the Experiment Running and retries on every reconcile, forever; the simulation stopped "
+                      "when no trial was left running")
+
     def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float,
                       labels: dict[str, str] | None = None) -> None:
         """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order."""
@@ -490,7 +453,7 @@ class Controller:
         for m in self.metric_names:
             logs = reports.get(m)
             if logs:
-                out.append(_observe_logs(m, logs))
+                out.append(observe_metric(m, [v for _, v in logs]))
         return tuple(out)
 
     def _algorithm_observation(self, metrics: tuple[MetricObservation, ...]) -> Observation:
@@ -565,18 +528,13 @@ class Controller:
         value = None
         if obs:
             objective = next((m for m in st.metrics if m.name == self.metric), None)
-            s = objective_value_string(objective, self.strategies[self.metric])
-            if s != UNAVAILABLE:
-                try:
-                    value = float(s)
-                except ValueError:
-                    value = None
+            value = objective_value(objective, self.strategies[self.metric])
         st.value = value
         if bucket == Bucket.EARLY_STOPPED and not obs:
             self.incomplete += 1
 
         # What the algorithm sees from now on (§4.2).
-        if bucket == Bucket.METRICS_UNAVAILABLE or (bucket == Bucket.EARLY_STOPPED and not obs):
+        if not sent_to_services(bucket, obs):
             self.history.drop(st.name)
         else:
             self.history.put(Trial(
@@ -587,11 +545,15 @@ class Controller:
         if value is not None:
             self._update_best(st, value, ev.time)
 
+    def _rank(self, st: _TrialState) -> Any:
+        """A trial's place in the list order of Katib's best-trial scan (see :func:`replaces_best`)."""
+        return st.name if self.compat else st.index
+
     def _update_best(self, st: _TrialState, value: float, now: float) -> None:
         if math.isnan(value):
             self.nan_seen = True
             self.note("nan-objective", f"trial {st.name} reported NaN; Katib parses it as a number that never "
-                                       "compares better, so a NaN first trial blocks every later best")
+                                       "compares better, so a NaN listed first blocks every later best")
         if self.nan_seen:
             scan = self._scan()
             new = self.trials[scan.index] if scan.index is not None else None
@@ -601,23 +563,35 @@ class Controller:
                     self.best_so_far.append(BestPoint(now, self.completed_trials, new.name, scan.value))
             return
         best = self.best
-        if (best is None or (value > self.best_value if self.maximize else value < self.best_value)  # type: ignore[operator]
-                or (value == self.best_value and st.index < best.index)):
+        if replaces_best(value, self._rank(st), self.best_value, None if best is None else self._rank(best),
+                         self.maximize):
             changed = best is None or value != self.best_value
             self.best, self.best_value = st, value
             if changed:
                 self.best_so_far.append(BestPoint(now, self.completed_trials, st.name, value))
 
     def _scan(self):
-        """Katib's best-trial scan over every trial, in creation order (the slow, exact path)."""
+        """Katib's best-trial scan over every trial, in the scan's list order (the slow, exact path)."""
         strategy = self.strategies[self.metric]
         values = [objective_value_string(next((m for m in t.metrics if m.name == self.metric), None), strategy)
                   if t.obs else UNAVAILABLE for t in self.trials]
         obj_type = self.spec.objective.type if self.spec.objective else None
-        return best_trial(values, obj_type, self.goal)
+        order = sorted(range(len(self.trials)), key=lambda i: self._rank(self.trials[i]))
+        return best_trial(values, obj_type, self.goal, order)
+
+    def _tie_note(self) -> None:
+        if not self.compat or self.best is None or self.best_value is None or self.nan_seen:
+            return
+        tied = sum(1 for t in self.trials if t.value == self.best_value)
+        if tied > 1:
+            self.note("tied-best",
+                      f"{tied} trials share the best value {self.best_value}; Katib's currentOptimalTrial is the one "
+                      "its informer cache lists first, an arbitrary order (Go map order) that can change between "
+                      "reconciles; katibsim takes the first by name (katib_compat: false: the first created)")
 
     # -- the result --------------------------------------------------------------------------------------------
     def _result(self, now: float) -> RunResult:
+        self._tie_note()
         completed = self.is_completed
         last = self.conditions[-1]
         if completed:
@@ -704,14 +678,13 @@ class Controller:
             time_to_end=end,
             last_trial_end=max(ends) if ends else now,
             max_concurrent=self.max_concurrent,
+            katib_failures=tuple(self.katib_failures),
         )
 
 
 def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
     """The objective's numeric reports. Real collectors keep Katib's strings ("0.9700"); those that
     parse as numbers count, "unavailable" and other words do not."""
-    if type(logs) is tuple and all(type(e) is tuple and len(e) == 2 and not isinstance(e[1], str) for e in logs):
-        return logs  # already (step, number) pairs, as the simulated backend reports: no copy
     out = []
     for s, v in logs:
         if isinstance(v, str):
@@ -725,40 +698,8 @@ def _numeric_curve(logs) -> tuple[tuple[int, float], ...]:
     return tuple(out)
 
 
-def _observe_logs(name: str, logs) -> MetricObservation:
-    """:func:`observe_metric` over ``(step, value)`` logs, with a fast path for plain floats.
-
-    For finite floats Katib's min/max rule (first sets both, then "lower replaces min, else higher
-    replaces max") gives exactly Python's min and max, and every float prints the same wherever
-    it occurs; anything else (strings, NaN) takes the general path.
-    """
-    if len(logs) == 1:  # the usual simulated case: one final report
-        v = logs[0][1]
-        if type(v) is float and v == v:
-            s = str(v)
-            return MetricObservation(name, s, s, s)
-    vals = [v for _, v in logs]
-    if all(type(v) is float for v in vals):
-        lo, hi = min(vals), max(vals)
-        if lo == lo and hi == hi:  # no NaN
-            return MetricObservation(name, str(lo), str(hi), str(vals[-1]))
-    return observe_metric(name, vals)
-
-
-def _number(s: str) -> float | None:
-    if s == UNAVAILABLE:
-        return None
-    try:
-        return float(s)
-    except ValueError:
-        return None
-
-
 def _metric(m: MetricObservation) -> Metric:
-    if m.min is m.max is m.latest:  # one report: one string, parsed once
-        x = _number(m.min)
-        return Metric(name=m.name, min=x, max=x, latest=x)
-    return Metric(name=m.name, min=_number(m.min), max=_number(m.max), latest=_number(m.latest))
+    return Metric(name=m.name, min=metric_number(m.min), max=metric_number(m.max), latest=metric_number(m.latest))
 
 
-__all__ = ["Controller", "History", "RunInfo"]
+__all__ = ["Controller", "History", "RunInfo"]  # History re-exported: it lives in engine.history

@@ -117,10 +117,6 @@ class SimulationOptions:
             ) from None
         return dt.replace(tzinfo=timezone.utc)
 
-    @property
-    def has_failures(self) -> bool:
-        return self.failure_probability > 0 or bool(self.failure_region)
-
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["failure_region"] = [asdict(b) | {"values": list(b.values)} for b in self.failure_region]

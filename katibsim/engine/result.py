@@ -123,10 +123,6 @@ class TrialResult:
             output_path=d.get("output_path"),
         )
 
-    @property
-    def assignment_dict(self) -> dict[str, str]:
-        return dict(self.assignment)
-
 
 @dataclass(frozen=True)
 class BestPoint:
@@ -172,10 +168,6 @@ class ExperimentStatus:
     completion_time: float | None
     current_optimal_trial: OptimalTrial | None
     counts: TrialCounts
-
-    @property
-    def last_condition(self) -> Condition | None:
-        return self.conditions[-1] if self.conditions else None
 
     def to_dict(self) -> dict[str, Any]:
         c = self.counts
@@ -241,6 +233,36 @@ class Note:
 
 
 @dataclass(frozen=True)
+class KatibFailure:
+    """Katib's own suggestion service failed (``katibsim.errors.SuggestionServiceFailure``).
+
+    ``message`` is the service's error as Katib logs it, ``why`` the library rule behind it,
+    ``fix`` how to change the Experiment; ``time`` and ``trials`` say when it first happened
+    (simulated seconds, trials created by then); ``attempts`` how many reconciles asked and got
+    the same failure (Katib retries on every one).
+    """
+
+    message: str
+    why: str
+    fix: str
+    time: float
+    trials: int
+    attempts: int = 1
+
+    def retried(self) -> "KatibFailure":
+        return KatibFailure(self.message, self.why, self.fix, self.time, self.trials, self.attempts + 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"message": self.message, "why": self.why, "fix": self.fix, "time": self.time,
+                "trials": self.trials, "attempts": self.attempts}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "KatibFailure":
+        return cls(str(d["message"]), str(d["why"]), str(d["fix"]), float(d["time"]), int(d["trials"]),
+                   int(d.get("attempts", 1)))
+
+
+@dataclass(frozen=True)
 class RunResult:
     """One run. See the module docstring; every time is simulated seconds since the start."""
 
@@ -277,6 +299,7 @@ class RunResult:
     time_to_end: float = 0.0  # completionTime, or when the run stopped if Katib would never complete it
     last_trial_end: float = 0.0  # when the last trial ended (Katib does not stop running trials at completion)
     max_concurrent: int = 0
+    katib_failures: tuple[KatibFailure, ...] = ()  # Katib's suggestion service failed (see KatibFailure)
     schema: int = SCHEMA_VERSION
 
     # -- conveniences ---------------------------------------------------------------------------------
@@ -301,11 +324,14 @@ class RunResult:
                 return t
         raise KeyError(name)
 
-    def note_codes(self) -> tuple[str, ...]:
-        return tuple(n.code for n in self.notes)
-
     # -- JSON ---------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        d = self._dict()
+        if self.katib_failures:  # only when set, so other results keep their exact bytes
+            d = {"katib_failures": [f.to_dict() for f in self.katib_failures], **d}
+        return d
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
             "experiment": self.experiment,
@@ -378,6 +404,7 @@ class RunResult:
             time_to_end=float(d.get("time_to_end", 0.0)),
             last_trial_end=float(d.get("last_trial_end", 0.0)),
             max_concurrent=int(d.get("max_concurrent", 0)),
+            katib_failures=tuple(KatibFailure.from_dict(f) for f in d.get("katib_failures", ())),
             duplicates=int(d.get("duplicates", 0)),
             notes=tuple(Note.from_dict(n) for n in d.get("notes", ())),
             best_so_far=tuple(BestPoint.from_dict(b) for b in d.get("best_so_far", ())),
@@ -390,5 +417,5 @@ class RunResult:
 
 __all__ = [
     "SCHEMA_VERSION", "TrialResult", "BestPoint", "OptimalTrial", "ExperimentStatus", "SuggestionStatus",
-    "Note", "RunResult",
+    "KatibFailure", "Note", "RunResult",
 ]

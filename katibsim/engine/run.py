@@ -17,7 +17,8 @@ import numpy as np
 
 from katibsim.algorithm import Algorithm
 from katibsim.backends.base import Backend, RunContext
-from katibsim.early_stopping import EarlyStopping, objective_info
+from katibsim.algorithm import objective_info
+from katibsim.early_stopping import EarlyStopping
 from katibsim.engine.controller import Controller, RunInfo
 from katibsim.engine.mapping import ParameterMapping, domain_notes, resolve_mapping
 from katibsim.engine.options import SimulationOptions
@@ -62,13 +63,14 @@ def build_early_stopping(exp: Experiment) -> EarlyStopping | None:
     if es is None or not es.algorithm_name:
         return None
     from katibsim import plugins
+    from katibsim.algorithm_factory import settings_field_error
 
     cls = plugins.get_early_stopping(es.algorithm_name, file=exp.source_file)
     try:
         return cls(objective_info(exp), es.settings())
     except SpecError as exc:
         if getattr(exc, "setting", None) is not None or getattr(exc, "message", None):
-            raise SpecError(plugins.settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping",
+            raise SpecError(settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping",
                                                          file=exp.source_file)) from None
         raise
 
@@ -155,7 +157,8 @@ def simulate(
 ) -> RunResult:
     """Run ``experiment`` against ``objective`` on a simulated cluster and return the result.
 
-    ``algorithm`` is an instance (used as is), a name (overriding ``spec.algorithm``) or None (the
+    ``algorithm`` is an instance (used as is; under ``katib_compat: false`` its ``corrected`` is
+    set, as the factory does for a built one), a name (overriding ``spec.algorithm``) or None (the
     experiment's own algorithm, with ``algorithm_settings`` replacing its settings when given).
     ``early_stopping`` None means the experiment's ``spec.earlyStopping``. ``mapping`` is a
     ready mapping, ``--map`` entries, or None (by name, else by order). Raises SpecError for an
@@ -181,12 +184,16 @@ def simulate(
         objective = plugins.get_objective(objective, **dict(objective_options or {}))
     assert isinstance(objective, Objective)
 
+    plugin: str | None = None
     if isinstance(algorithm, Algorithm):
         algo = algorithm
         algo_name = algo.name or type(algo).__name__
         algo_settings = tuple(algo.settings.items())
+        if not options.katib_compat:
+            algo.corrected = True
     else:
         from katibsim import plugins
+        from katibsim.algorithm_factory import build_algorithm
 
         run_exp = experiment
         if isinstance(algorithm, str):
@@ -196,7 +203,9 @@ def simulate(
                                   f"algorithm {algorithm} was used instead of the experiment's {original}"))
             run_exp = _with_algorithm(experiment, algorithm, algorithm_settings)
             algorithm_settings = None
-        algo = plugins.build_algorithm(run_exp, seed=streams.algorithm_seed, settings=algorithm_settings)
+        algo = build_algorithm(run_exp, seed=streams.algorithm_seed, settings=algorithm_settings,
+                               corrected=not options.katib_compat)
+        plugin = plugins.owner_of(type(algo))
         algo_name = algo.name
         algo_settings = tuple((k, str(v)) for k, v in algo.settings.items())
 
@@ -245,6 +254,7 @@ def simulate(
         backend=backend.name or type(backend).__name__,
         spec=spec,
         notes=tuple(notes),
+        plugin=plugin,
     )
     backend.open(context)
     try:

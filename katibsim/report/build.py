@@ -17,6 +17,7 @@ from katibsim.report import stats
 from katibsim.report.failures import failure_table
 from katibsim.report.metrics import METRICS, metric_value
 from katibsim.report.model import (
+    KatibServiceFailure,
     Curve,
     Distribution,
     DuplicateRow,
@@ -224,6 +225,7 @@ def build_report(
     introspection: Introspection | None = None,
     metric_name: str = "objective",
     warnings: Sequence[str] = (),
+    katib_failures: Sequence[KatibServiceFailure] = (),
 ) -> ReportModel:
     """The report of ``scenario``: ``runs`` maps each variant to its runs (any order)."""
     ordered = _ordered(runs, scenario)
@@ -283,4 +285,5 @@ def build_report(
         warnings=tuple(warn),
         regret_axis=regret_axis,
         failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
+        katib_failures=tuple(katib_failures),
     )

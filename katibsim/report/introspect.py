@@ -77,7 +77,7 @@ def _step_counts(first: int, last: int, steps: int) -> list[int]:
 
 def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: int | None = None, points: int = 200) -> Introspection | None:
     """The step-by-step pictures of the run in ``envelope`` (None when its algorithm cannot show them)."""
-    from katibsim import plugins
+    from katibsim.algorithm_factory import build_algorithm
     from katibsim.engine.mapping import resolve_mapping
     from katibsim.engine.run import Streams
     from katibsim.scenario import build_run
@@ -89,7 +89,7 @@ def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: in
         return None
     param = space.names[0]
     seed = Streams.from_seed(int(envelope["seed"])).algorithm_seed
-    probe = plugins.build_algorithm(exp, seed=seed)
+    probe = build_algorithm(exp, seed=seed)
     if not supports_introspection(type(probe)):
         return None
     link = resolve_mapping(space, objective, mapping)
@@ -104,7 +104,7 @@ def introspect_run(scenario: Scenario, envelope: Mapping[str, Any], *, steps: in
         if len(out) >= n_steps:
             break
         # A fresh algorithm per step, as a restarted suggestion service would be.
-        algo = plugins.build_algorithm(exp, seed=seed)
+        algo = build_algorithm(exp, seed=seed)
         info = algo.introspect(trials[:n], points=points)
         if not info:
             continue

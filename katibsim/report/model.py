@@ -212,6 +212,18 @@ class FailureTable:
 
 
 @dataclass(frozen=True)
+class KatibServiceFailure:
+    """One distinct Katib suggestion service failure of one variant: the service's ``message``,
+    ``why`` and ``fix``, and in how many of the variant's ``runs`` it happened."""
+
+    variant: str
+    message: str
+    why: str
+    fix: str
+    runs: int
+
+
+@dataclass(frozen=True)
 class Provenance:
     katibsim: str
     python: str
@@ -255,6 +267,8 @@ class ReportModel:
     # (observation noise can push one past it; then the values themselves are drawn).
     regret_axis: bool = False
     failures: tuple[FailureTable, ...] = ()  # one per variant (see katibsim.report.failures)
+    # Variants whose runs hit a failure of Katib's own suggestion service (shown first).
+    katib_failures: tuple[KatibServiceFailure, ...] = ()
 
     @property
     def passed(self) -> bool:

@@ -287,11 +287,27 @@ def _provenance_blocks(m: ReportModel) -> list[Any]:
     return out
 
 
+def _katib_failure_blocks(m: ReportModel) -> list[Any]:
+    """The banner at the top: variants whose runs hit a failure of Katib's own suggestion service."""
+    if not m.katib_failures:
+        return []
+    variants = sorted({f.variant for f in m.katib_failures})
+    items = [f"variant {f.variant} ({f.runs} run(s)): {f.message} — why: {f.why} — fix: {f.fix}"
+             for f in m.katib_failures]
+    return [
+        Para(f"⚠️ Katib suggestion service failure in {len(variants)} variant(s) ({', '.join(variants)}): Katib's own "
+             "service fails on this Experiment, so Katib creates no more trials and the Experiment stays Running; "
+             "those runs show where Katib stops, not how well the algorithm searches."),
+        Bullets(tuple(items)),
+    ]
+
+
 def blocks(m: ReportModel) -> list[Any]:
     """The whole report of one scenario, in reading order."""
     figures = set(figure_names(m))
     passed = sum(a.passed for a in m.assertions)
     out: list[Any] = [Heading(1, f"{m.scenario}: {_badge(m.passed)} ({passed}/{len(m.assertions)} assertions hold)")]
+    out += _katib_failure_blocks(m)
     if m.description:
         out.append(Para(m.description))
     facts = [

@@ -203,12 +203,12 @@ def _v1beta1(exp: Experiment, c: _Checks) -> None:
                 "spec.objective.additionalMetricNames", list(obj.additional_metric_names),
                 "should not contain spec.objective.objectiveMetricName",
             )
-    # 9. algorithm (the katib-config lookup is the plugin host's: katibsim.plugins.validate_algorithm)
+    # 9. algorithm (the katib-config lookup is the plugin host's: katibsim.algorithm_factory.validate_algorithm)
     if s.algorithm is None:
         c.required("spec.algorithm", "must be specified")
     elif not s.algorithm.algorithm_name:
         c.required("spec.algorithm.algorithmName", "must be specified")
-    # 10. earlyStopping (name lookup: katibsim.plugins.validate_early_stopping)
+    # 10. earlyStopping (name lookup: katibsim.algorithm_factory.validate_early_stopping)
     if s.early_stopping is not None and not s.early_stopping.algorithm_name:
         c.required("spec.earlyStopping.algorithmName", "must be specified")
     # 11. resumePolicy

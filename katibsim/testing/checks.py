@@ -13,7 +13,6 @@ import functools
 import math
 import os
 import pickle
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
@@ -24,12 +23,12 @@ from katibsim.algorithm import (
     ObjectiveInfo,
     SettingsError,
     SettingSpec,
-    SuggestResult,
     Trial,
     TrialCondition,
-    checked_suggest,
 )
-from katibsim.errors import ContractError
+from katibsim.suggest_check import SuggestResult, checked_suggest
+from katibsim.trial import ReadOnlyHistory
+from katibsim.errors import ContractError, SearchSpaceExhausted
 from katibsim.spec.model import FeasibleSpace, ParameterSpec
 from katibsim.spec.space import ParameterType, SearchSpace
 from katibsim.testing import strategies as kst
@@ -322,6 +321,44 @@ def check_history_with_failed_nan_running_earlystopped(
     _property(rule, awkward(), body, max_examples, shrink)
 
 
+def check_history_unchanged(
+    algorithm_class: type[Algorithm], settings=None, *, max_examples: int | None = None, shrink: bool = True, **_: Any
+) -> None:
+    """Rule: ``suggest`` treats its history as read-only. Given a plain list it leaves the list (its
+    order, its trials, their assignments) exactly as it was; given the engine's read-only view
+    (:class:`katibsim.trial.ReadOnlyHistory`, no ``sort``/``append``/item assignment) it answers."""
+    rule = "check_history_unchanged"
+    cls = algorithm_class
+
+    @st.composite
+    def case(draw):
+        space = draw(kst.search_spaces(cls.capabilities))
+        return space, draw(kst.objectives()), draw(kst.histories(space, min_size=2, max_size=12)), draw(st.integers(1, 3))
+
+    def body(c):
+        space, objective, history, count = c
+        trials = list(history)
+        before = [(t, t.name, dict(t.assignment)) for t in trials]
+        alg = _build(rule, cls, space, objective, settings, SEED)
+        try:
+            alg.suggest(trials, count)
+        except SearchSpaceExhausted:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            _fail(rule, f"{cls.name}.suggest raised {type(exc).__name__}: {exc} (history of {len(trials)} trials)")
+        after = [(t, t.name, dict(t.assignment)) for t in trials]
+        if len(after) != len(before) or any(a[0] is not b[0] for a, b in zip(after, before)):
+            _fail(rule, f"{cls.name}.suggest reordered, added or removed trials of the history it was given "
+                        f"(names before {[b[1] for b in before]}, after {[a[1] for a in after]}); copy it first")
+        for (t, name, a_before), (_, _, a_after) in zip(before, after):
+            if a_before != a_after:
+                _fail(rule, f"{cls.name}.suggest changed the assignment of trial {name}: {a_before} -> {a_after}")
+        view = ReadOnlyHistory(list(history))
+        _ask(rule, _build(rule, cls, space, objective, settings, SEED), view, count)
+
+    _property(rule, case(), body, max_examples, shrink)
+
+
 JUNK_VALUES = ("not-a-value!?", "")
 
 
@@ -418,6 +455,7 @@ CHECKS: tuple[Callable[..., None], ...] = (
     check_deterministic,
     check_rebuild_same_answer,
     check_history_with_failed_nan_running_earlystopped,
+    check_history_unchanged,
     check_rejects_junk_settings,
     check_pickles,
     check_batch,
@@ -459,11 +497,23 @@ def _large_space(caps: Capabilities) -> SearchSpace:
 # -- running them -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KitOptions:
-    settings: Mapping[str, str] | None = None
-    max_examples: int | None = None
-    junk_exempt: tuple[str, ...] = ()
+def _expected(skip: Mapping[str, str] | Sequence[str]) -> dict[str, str]:
+    """``skip`` as {check name: reason}; every expected failure must say why (scikit-learn's rule)."""
+    if isinstance(skip, Mapping):
+        out = {str(k): str(v) for k, v in skip.items()}
+    else:
+        names = list(skip)
+        if names:
+            raise TypeError(f"skip= needs a reason for each check, as a mapping: {{{names[0]!r}: 'why it fails'}}")
+        out = {}
+    known = {c.__name__ for c in CHECKS}
+    unknown = sorted(set(out) - known)
+    if unknown:
+        raise ValueError(f"skip= names unknown check(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    empty = sorted(k for k, v in out.items() if not v.strip())
+    if empty:
+        raise ValueError(f"skip= gives no reason for {', '.join(empty)}")
+    return out
 
 
 def checks_for(
@@ -472,26 +522,36 @@ def checks_for(
     settings: Mapping[str, str] | None = None,
     max_examples: int | None = None,
     junk_exempt: Sequence[str] = (),
-    skip: Sequence[str] = (),
+    skip: Mapping[str, str] | Sequence[str] = (),
     shrink: bool = True,
 ) -> list[tuple[str, Callable[[], None]]]:
-    """Every check bound to ``algorithm_class``: ``[(check_name, call), ...]``."""
+    """Every check bound to ``algorithm_class``: ``[(check_name, call), ...]``.
+
+    ``skip`` maps a check's name to the reason it is expected to fail; that check's call carries
+    the reason as ``call.expected_failure`` (None for the others), and is still run by
+    :func:`check_algorithm` and :func:`parametrize_with_checks` (as an expected failure).
+    """
+    expected = _expected(skip)
     out = []
     for check in CHECKS:
-        if check.__name__ in skip:
-            continue
         call = functools.partial(
             check, algorithm_class, settings, max_examples=max_examples, junk_exempt=tuple(junk_exempt), shrink=shrink
         )
         functools.update_wrapper(call, check)
+        call.expected_failure = expected.get(check.__name__)  # type: ignore[attr-defined]
         out.append((check.__name__, call))
     return out
 
 
 def check_algorithm(algorithm_class: type[Algorithm], **options: Any) -> None:
-    """Run every check (like scikit-learn's ``check_estimator``); the first failure raises."""
+    """Run every check (like scikit-learn's ``check_estimator``); the first failure raises. A check
+    listed in ``skip`` (with its reason) may fail; its failure is not raised."""
     for _, call in checks_for(algorithm_class, **options):
-        call()
+        try:
+            call()
+        except AssertionError:
+            if call.expected_failure is None:  # type: ignore[attr-defined]
+                raise
 
 
 def parametrize_with_checks(
@@ -500,14 +560,17 @@ def parametrize_with_checks(
     settings: Mapping[str, str] | None = None,
     max_examples: int | None = None,
     junk_exempt: Sequence[str] = (),
-    skip: Sequence[str] = (),
+    skip: Mapping[str, str] | Sequence[str] = (),
     shrink: bool = True,
 ):
     """A ``pytest.mark.parametrize`` over every check of every algorithm; ids ``<name>-<check>``::
 
-        @parametrize_with_checks(MyAlgorithm)
+        @parametrize_with_checks(MyAlgorithm, skip={"check_batch": "Katib's TPE repeats itself (#1329)"})
         def test_contract(check):
             check()
+
+    A check in ``skip`` is marked ``xfail`` with its reason (not dropped): the test report lists it,
+    and it shows as XPASS once the algorithm passes it.
     """
     import pytest
 
@@ -515,6 +578,8 @@ def parametrize_with_checks(
     params, ids = [], []
     for cls in classes:
         for name, call in checks_for(cls, settings=settings, max_examples=max_examples, junk_exempt=junk_exempt, skip=skip, shrink=shrink):
-            params.append(call)
+            reason = call.expected_failure  # type: ignore[attr-defined]
+            marks = [pytest.mark.xfail(reason=reason, raises=AssertionError, strict=False)] if reason else []
+            params.append(pytest.param(call, marks=marks))
             ids.append(f"{getattr(cls, 'name', '') or cls.__name__}-{name}")
     return pytest.mark.parametrize("check", params, ids=ids)

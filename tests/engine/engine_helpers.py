@@ -121,3 +121,32 @@ class Scripted(Algorithm):
 
 def scripted(exp, xs):
     return Scripted(exp.search_space(), xs, objective=ObjectiveInfo("score", exp.maximize))
+
+
+class FailingService(Algorithm):
+    """Stands for a Katib-named plugin whose Katib service fails: suggests ``x = 1, 2, ...`` and
+    raises SuggestionServiceFailure once ``fail_after`` assignments were given (0: always), or, with
+    ``recover_at``, only while fewer trials than that have completed."""
+
+    name = "failing-service"
+    FAILURE = ("ValueError: the library refuses this space", "the library's rule", "change the space")
+
+    def __init__(self, space: SearchSpace, objective: ObjectiveInfo | None = None, settings=None, seed=None, *,
+                 fail_after: int = 0, recover_at: int | None = None, **kw):
+        super().__init__(space, objective or ObjectiveInfo("score", True), settings, seed, **kw)
+        self.fail_after = fail_after
+        self.recover_at = recover_at
+        self.given = 0
+        self.calls = 0
+
+    def suggest(self, trials: Sequence[Trial], count: int) -> list[dict[str, Value]]:
+        from katibsim.errors import SuggestionServiceFailure
+
+        self.calls += 1
+        done = sum(1 for t in trials if t.condition.is_completed)
+        if self.given + count > self.fail_after and (self.recover_at is None or done < self.recover_at):
+            message, why, fix = self.FAILURE
+            raise SuggestionServiceFailure(message, why=why, fix=fix)
+        out = [{"x": float(1 + (self.given + i) % 9)} for i in range(count)]
+        self.given += count
+        return out

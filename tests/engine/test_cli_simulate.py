@@ -79,7 +79,7 @@ def test_json_output_and_result_file(exp_file, capsys, tmp_path):
     result_path = tmp_path / "run.json"
     assert main(["simulate", exp_file(), "--objective", "seed-1d", "-o", "json", "--result", str(result_path)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"experiment", "suggestion", "trials", "simulation"}
+    assert set(data) == {"katib_failures", "experiment", "suggestion", "trials", "simulation"}
     assert len(data["trials"]) == 6 and data["trials"][0]["kind"] == "Trial"
     assert data["trials"][0]["spec"]["runSpec"]["kind"] == "Job"  # the rendered trial template
     assert data["simulation"]["max_concurrent"] == 2
@@ -145,7 +145,7 @@ def test_algorithm_override_runs_and_is_noted(exp_file, capsys, tmp_path):
     assert main(["simulate", exp_file("bayesianoptimization"), "--objective", "seed-1d", "--algorithm", "random",
                  "--result", str(result_path), "-o", "table"]) == 0
     r = RunResult.from_dict(json.loads(result_path.read_text()))
-    assert r.algorithm == "random" and "algorithm-override" in r.note_codes()
+    assert r.algorithm == "random" and "algorithm-override" in [n.code for n in r.notes]
 
 
 def test_a_bad_objective_on_the_command_line_is_a_usage_error(exp_file, capsys):

@@ -80,7 +80,7 @@ def test_trials_running_at_completion_finish_and_still_update_the_optimal_trial(
     # (issue #2061) and its better value becomes the currentOptimalTrial.
     assert by_x["10.0"].created < r.time_to_goal < by_x["10.0"].ended == r.last_trial_end
     assert r.status.current_optimal_trial.name == by_x["10.0"].name
-    assert "trials-running-after-completion" in r.note_codes()
+    assert "trials-running-after-completion" in [n.code for n in r.notes]
     assert len(r.trials) == 5  # x=2 ended before the goal and was replaced by x=0; nothing after
 
 
@@ -128,11 +128,11 @@ def test_metrics_unavailable_makes_katib_create_more_than_max_trials():
     # trials; the third completes the experiment (completed counts MetricsUnavailable).
     assert len(katib.trials) == 5
     assert katib.reason == "ExperimentMaxTrialsReached"
-    assert "more-trials-than-max" in katib.note_codes()
+    assert "more-trials-than-max" in [n.code for n in katib.notes]
     fixed = simulate(exp, Line(), algorithm=scripted(exp, range(1, 10)), seed=0,
                      options=SimulationOptions(metrics_unavailable_probability=1.0, katib_compat=False))
-    assert len(fixed.trials) == 3 and "more-trials-than-max" not in fixed.note_codes()
-    assert "metrics-unavailable-counted" in fixed.note_codes()
+    assert len(fixed.trials) == 3 and "more-trials-than-max" not in [n.code for n in fixed.notes]
+    assert "metrics-unavailable-counted" in [n.code for n in fixed.notes]
 
 
 GRID_X = [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "4", "step": "1"}}]
@@ -145,7 +145,7 @@ def test_exhausted_grid_ends_cleanly_and_says_katib_would_hang():
     assert len(r.trials) == 5 and sorted(dict(t.assignment)["x"] for t in r.trials) == ["0.0", "1.0", "2.0", "3.0", "4.0"]
     assert (r.outcome, r.reason) == ("Running", "SuggestionExhausted")
     assert r.status.conditions[-1].type == "Running" and r.status.completion_time is None
-    assert "suggestion-exhausted-katib-hangs" in r.note_codes()
+    assert "suggestion-exhausted-katib-hangs" in [n.code for n in r.notes]
     assert r.time_to_end == r.last_trial_end
 
 
@@ -156,7 +156,7 @@ def test_exhausted_grid_corrected_ends_with_suggestion_end_reached():
     assert len(r.trials) == 5
     assert (r.outcome, r.reason) == ("Succeeded", "ExperimentSuggestionEndReached")
     assert r.status.conditions[-1].message == "Experiment has succeeded because suggestion service has reached the end"
-    assert "suggestion-end-reached" in r.note_codes()
+    assert "suggestion-end-reached" in [n.code for n in r.notes]
 
 
 def test_short_reply_is_dropped_in_katib_mode_and_used_when_corrected():
@@ -171,7 +171,7 @@ def test_unbounded_experiment_stops_at_the_safety_limit():
     exp = make_experiment({"parallelTrialCount": 4, "maxTrialCount": None})
     r = simulate(exp, Noisy(), seed=1, options=SimulationOptions(unbounded_trial_limit=25))
     assert len(r.trials) == 25 and r.reason == "TrialLimitReached" and r.outcome == "Running"
-    assert "unbounded-trial-limit" in r.note_codes()
+    assert "unbounded-trial-limit" in [n.code for n in r.notes]
 
 
 # -- early stopping -------------------------------------------------------------------------------------------
@@ -208,11 +208,11 @@ def test_medianstop_with_retain_false_loses_observations_and_stalls_in_katib_mod
     assert [t.condition for t in r.trials] == ["Succeeded", "Succeeded", "EarlyStopped"]
     assert r.trials[2].value is None and r.trials[2].metrics == ()
     assert (r.outcome, r.reason) == ("Running", "RequestsExhausted")
-    assert {"early-stopped-without-observation", "early-stopped-without-observation-requests"} <= set(r.note_codes())
+    assert {"early-stopped-without-observation", "early-stopped-without-observation-requests"} <= set([n.code for n in r.notes])
     fixed = simulate(exp, Line(), algorithm=scripted(exp, [8, 6, 1, 9, 2]), seed=0,
                      options=SimulationOptions(katib_compat=False))
     assert len(fixed.trials) == 5 and fixed.reason == "ExperimentMaxTrialsReached"
-    assert "early-stopped-observation-kept" in fixed.note_codes()
+    assert "early-stopped-observation-kept" in [n.code for n in fixed.notes]
 
 
 def test_early_stopped_trial_is_shown_to_the_algorithm_only_with_an_observation():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from katibsim import plugins
+from katibsim import algorithm_factory, plugins
 from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition
 from katibsim.early_stopping import Comparison, EarlyStoppingSettingsError, Rule, collector_stop_index
 from katibsim.errors import SpecError
@@ -83,14 +83,14 @@ def test_medianstop_rejects_bad_settings_with_katibs_messages(settings, message)
 def test_medianstop_bad_setting_reported_at_its_field_path_through_the_host():
     exp = make_experiment({"earlyStopping": {"algorithmName": "medianstop",
                                              "algorithmSettings": [{"name": "start_step", "value": "0"}]}})
-    errors = plugins.validate_early_stopping(exp)
+    errors = algorithm_factory.validate_early_stopping(exp)
     assert [(e.path, e.message) for e in errors] == [
         ("spec.earlyStopping.algorithmSettings[0].value", "start_step must be greater or equal than one (>=1)")]
 
 
 def test_unknown_early_stopping_lists_the_known_ones():
     exp = make_experiment({"earlyStopping": {"algorithmName": "nope"}})
-    errors = plugins.validate_early_stopping(exp)
+    errors = algorithm_factory.validate_early_stopping(exp)
     assert errors and "medianstop" in errors[0].message
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from katibsim import plugins
+from katibsim import algorithm_factory, plugins
 from katibsim.algorithm import Algorithm, Capabilities, SettingsError, SettingSpec
-from katibsim.errors import PluginError, SpecError
+from katibsim.errors import FieldError, PluginError, SpecError
 from katibsim.hookspecs import hookimpl
 from katibsim.objective import Evaluation, Objective
 from katibsim.spec.space import Distribution, ParameterType
@@ -148,7 +148,7 @@ def test_registration_provenance():
 
 def test_build_algorithm_uses_the_experiment():
     exp = experiment(pspec("lr", "double", min="0.01", max="0.1"), settings={"random_state": "3"}, max_trial_count=9)
-    alg = plugins.build_algorithm(exp, seed=1)
+    alg = algorithm_factory.build_algorithm(exp, seed=1)
     assert isinstance(alg, RandomSearch)
     assert alg.settings == {"random_state": "3"} and alg.seed == 1 and alg.base_seed == 3
     assert alg.max_trial_count == 9 and alg.parallel_trial_count == 3
@@ -157,14 +157,14 @@ def test_build_algorithm_uses_the_experiment():
 
 def test_build_algorithm_settings_override():
     exp = experiment(settings={"random_state": "3"})
-    alg = plugins.build_algorithm(exp, seed=1, settings={})
+    alg = algorithm_factory.build_algorithm(exp, seed=1, settings={})
     assert alg.settings == {} and alg.base_seed == 1
 
 
 def test_build_algorithm_settings_errors_at_their_field():
     exp = experiment(settings={"random_state": "1", "gamma": "0.2"})
     with pytest.raises(SpecError) as info:
-        plugins.build_algorithm(exp)
+        algorithm_factory.build_algorithm(exp)
     (err,) = info.value.errors
     assert (err.path, err.message, err.value, err.file) == (
         "spec.algorithm.algorithmSettings[1].name",
@@ -174,7 +174,7 @@ def test_build_algorithm_settings_errors_at_their_field():
     )
     exp = experiment(settings={"random_state": "-4"})
     with pytest.raises(SpecError) as info:
-        plugins.build_algorithm(exp)
+        algorithm_factory.build_algorithm(exp)
     (err,) = info.value.errors
     assert (err.path, err.message, err.value) == (
         "spec.algorithm.algorithmSettings[0].value",
@@ -183,7 +183,7 @@ def test_build_algorithm_settings_errors_at_their_field():
     )
     # Overridden settings (a scenario variant) are indexed in their own order.
     with pytest.raises(SpecError) as info:
-        plugins.build_algorithm(experiment(), settings={"random_state": "x"})
+        algorithm_factory.build_algorithm(experiment(), settings={"random_state": "x"})
     assert info.value.errors[0].path == "spec.algorithm.algorithmSettings[0].value"
 
 
@@ -195,7 +195,7 @@ def test_build_algorithm_refuses_unsupported_parameters(runtime_plugin):
         algorithm="doubles-only",
     )
     with pytest.raises(SpecError) as info:
-        plugins.build_algorithm(exp)
+        algorithm_factory.build_algorithm(exp)
     paths = {e.path: e.message for e in info.value.errors}
     assert paths["spec.parameters[0].feasibleSpace.distribution"] == (
         "distribution: logUniform is not supported by algorithm doubles-only (supported: uniform)"
@@ -209,19 +209,19 @@ def test_build_algorithm_refuses_unsupported_parameters(runtime_plugin):
 
 
 def test_validate_algorithm_ok_and_missing_name():
-    assert plugins.validate_algorithm(experiment()) == []
-    assert plugins.validate_algorithm(experiment(algorithm="")) == []
+    assert algorithm_factory.validate_algorithm(experiment()) == []
+    assert algorithm_factory.validate_algorithm(experiment(algorithm="")) == []
 
 
 def test_validate_algorithm_unknown():
-    (err,) = plugins.validate_algorithm(experiment(algorithm="tpe"))
+    (err,) = algorithm_factory.validate_algorithm(experiment(algorithm="tpe"))
     assert err.path == "spec.algorithm.algorithmName"
     assert err.message.endswith(f"known algorithms: {', '.join(sorted(plugins.algorithms()))}")
 
 
 def test_validate_algorithm_settings(runtime_plugin):
     runtime_plugin("dbl", katibsim_register_algorithms=lambda register: register(DoublesOnly))
-    (err,) = plugins.validate_algorithm(experiment(algorithm="doubles-only", settings={"alpha": "2"}))
+    (err,) = algorithm_factory.validate_algorithm(experiment(algorithm="doubles-only", settings={"alpha": "2"}))
     assert (err.path, err.message, err.value) == (
         "spec.algorithm.algorithmSettings[0].value",
         "alpha should be in the range of (0, 1)",
@@ -231,24 +231,24 @@ def test_validate_algorithm_settings(runtime_plugin):
 
 def test_validate_grid_needs_steps_and_fits_max_trial_count():
     exp = experiment(pspec("lr", "double", min="0.01", max="0.1"), pspec("n", "int", min="1", max="2"), algorithm="grid")
-    (err,) = plugins.validate_algorithm(exp)
+    (err,) = algorithm_factory.validate_algorithm(exp)
     assert (err.path, err.message) == (
         "spec.parameters[0].feasibleSpace.step",
         "Param lr step is nil; For discrete search space, all parameters must include step",
     )
     exp = experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=3)
-    (err,) = plugins.validate_algorithm(exp)
+    (err,) = algorithm_factory.validate_algorithm(exp)
     assert (err.path, err.message) == ("spec.maxTrialCount", "Max Trial Count: 3 > all possible search combinations: 2")
-    assert plugins.validate_algorithm(experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=None)) == []
+    assert algorithm_factory.validate_algorithm(experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=None)) == []
 
 
 def test_validate_algorithm_leaves_bad_numbers_to_the_spec_validator():
-    assert plugins.validate_algorithm(experiment(pspec("lr", "double", min="abc", max="0.1"))) == []
+    assert algorithm_factory.validate_algorithm(experiment(pspec("lr", "double", min="abc", max="0.1"))) == []
 
 
 def test_validate_algorithm_reports_a_crashing_plugin(runtime_plugin):
     runtime_plugin("crash", katibsim_register_algorithms=lambda register: register(Crashes))
-    (err,) = plugins.validate_algorithm(experiment(algorithm="crashes"))
+    (err,) = algorithm_factory.validate_algorithm(experiment(algorithm="crashes"))
     assert err.path == "spec.algorithm"
     assert "algorithm crashes (plugin crash) failed to validate: ZeroDivisionError: bug in the plugin" in err.message
 
@@ -283,11 +283,52 @@ class Constructed:
 
 def test_validate_early_stopping(runtime_plugin):
     runtime_plugin("stops", katibsim_register_early_stopping=lambda register: (register(WithValidator), register(Constructed)))
-    assert plugins.validate_early_stopping(experiment()) == []
-    assert plugins.validate_early_stopping(experiment(early_stopping="validated-stop", early_settings={"min_trials_required": "2"})) == []
-    (err,) = plugins.validate_early_stopping(experiment(early_stopping="validated-stop", early_settings={"min_trials_required": "0"}))
+    assert algorithm_factory.validate_early_stopping(experiment()) == []
+    assert algorithm_factory.validate_early_stopping(experiment(early_stopping="validated-stop", early_settings={"min_trials_required": "2"})) == []
+    (err,) = algorithm_factory.validate_early_stopping(experiment(early_stopping="validated-stop", early_settings={"min_trials_required": "0"}))
     assert (err.path, err.value) == ("spec.earlyStopping.algorithmSettings[0].value", "0")
-    (err,) = plugins.validate_early_stopping(experiment(early_stopping="constructed-stop", early_settings={"x": "1"}))
+    (err,) = algorithm_factory.validate_early_stopping(experiment(early_stopping="constructed-stop", early_settings={"x": "1"}))
     assert (err.path, err.message) == ("spec.earlyStopping.algorithmSettings[0].name", "unknown setting x for algorithm constructed-stop")
-    (err,) = plugins.validate_early_stopping(experiment(early_stopping="meanstop"))
+    (err,) = algorithm_factory.validate_early_stopping(experiment(early_stopping="meanstop"))
     assert err.path == "spec.earlyStopping.algorithmName" and "validated-stop" in err.message
+
+
+# -- corrected, predicted failures, the missing-step message ------------------------------------------
+
+
+def test_build_algorithm_sets_corrected_before_any_suggest():
+    assert algorithm_factory.build_algorithm(experiment(), seed=1).corrected is False
+    assert algorithm_factory.build_algorithm(experiment(), seed=1, corrected=True).corrected is True
+
+
+class Predicts(DoublesOnly):
+    name = "predicts"
+    answer: list = []
+
+    def predicted_failures(self):
+        return list(type(self).answer)
+
+
+def test_predicted_failures_become_warnings_and_a_bad_answer_is_named(runtime_plugin):
+    runtime_plugin("predicts-plugin", katibsim_register_algorithms=lambda register: register(Predicts))
+    exp = experiment(pspec("lr", "double", min="0.01", max="0.1"), algorithm="predicts")
+    Predicts.answer = [FieldError("spec.parameters[0]", "Katib's service will fail")]
+    (w,) = algorithm_factory.validate_algorithm(exp)
+    assert (w.severity, w.path, w.message) == ("warning", "spec.parameters[0]", "Katib's service will fail")
+    Predicts.answer = ["not a FieldError"]
+    (err,) = algorithm_factory.validate_algorithm(exp)
+    assert err.severity == "error" and "predicts-plugin" in err.message and "must return FieldErrors" in err.message
+    Predicts.answer = []
+    assert algorithm_factory.validate_algorithm(exp) == []
+
+
+class NeedsStep(DoublesOnly):
+    name = "needs-step"
+    capabilities = Capabilities(parameter_types=frozenset({ParameterType.DOUBLE}), double_needs_step=True)
+
+
+def test_the_missing_step_message_is_the_algorithms(runtime_plugin):
+    runtime_plugin("needs-step-plugin", katibsim_register_algorithms=lambda register: register(NeedsStep))
+    (err,) = algorithm_factory.validate_algorithm(experiment(pspec("lr", "double", min="0", max="1"), algorithm="needs-step"))
+    assert err.path == "spec.parameters[0].feasibleSpace.step" and err.kind == "required"
+    assert err.message == NeedsStep.missing_step_message("lr") and "needs-step" in err.message

@@ -9,14 +9,13 @@ from katibsim.algorithm import (
     Algorithm,
     ObjectiveInfo,
     SettingsError,
-    SuggestResult,
     Trial,
     TrialCondition,
-    checked_suggest,
     convert_setting,
     random_state_setting,
 )
-from katibsim.errors import ContractError, SearchSpaceExhausted
+from katibsim.errors import ContractError, SearchSpaceExhausted, SuggestionServiceFailure
+from katibsim.suggest_check import SuggestResult, checked_suggest
 
 OBJ = ObjectiveInfo("accuracy", maximize=True)
 
@@ -89,8 +88,17 @@ def test_plugin_name_defaults_to_module(mixed_space):
         checked_suggest(Scripted(mixed_space, []), [], 1)
 
 
-def test_registered_plugin_is_named(mixed_space):
+def test_the_engine_names_the_registered_plugin():
+    """checked_suggest does not look the owner up (that was an import cycle): the engine knows
+    which plugin registered the algorithm it built, and passes it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+    from engine_helpers import Line, make_experiment
+
     from katibsim import plugins
+    from katibsim.engine.run import simulate
 
     class Broken(Algorithm):
         name = "broken-for-naming"
@@ -108,8 +116,9 @@ def test_registered_plugin_is_named(mixed_space):
     Plugin.katibsim_register_algorithms = hookimpl(Plugin.katibsim_register_algorithms)
     plugins.pm.register(Plugin, name="naming-test-plugin")
     try:
+        exp = make_experiment({"algorithm": {"algorithmName": "broken-for-naming"}})
         with pytest.raises(ContractError, match="plugin naming-test-plugin \\(algorithm broken-for-naming\\)"):
-            checked_suggest(Broken(mixed_space, OBJ), [], 1)
+            simulate(exp, Line(), seed=0)
     finally:
         plugins.pm.unregister(name="naming-test-plugin")
 
@@ -192,3 +201,32 @@ def test_katib_setting_messages():
         random_state_setting("abc")
     assert info.value.message == "failed to validate random_state(abc): invalid literal for int() with base 10: 'abc'"
     assert convert_setting("gamma", "0.5", float) == 0.5
+
+
+def test_a_katib_service_failure_passes_through_unwrapped(mixed_space):
+    failure = SuggestionServiceFailure("ValueError: boom", why="the library refuses it", fix="change it")
+    with pytest.raises(SuggestionServiceFailure) as info:
+        checked_suggest(Scripted(mixed_space, failure), [], 1)
+    assert info.value is failure and not isinstance(info.value, ContractError)
+
+
+def test_a_plugin_that_sorts_the_history_breaks_the_contract(mixed_space):
+    from katibsim.engine.history import History
+
+    class Sorter(Algorithm):
+        name = "sorter"
+
+        def suggest(self, trials, count):
+            trials.sort(key=lambda t: t.name)
+            return [ok()] * count
+
+    h = History()
+    h.add(Trial("b", ok(), TrialCondition.RUNNING))
+    h.add(Trial("a", ok(), TrialCondition.RUNNING))
+    with pytest.raises(ContractError, match="AttributeError"):
+        checked_suggest(Sorter(mixed_space, OBJ), h.compact(), 1)
+    assert [t.name for t in h.view] == ["b", "a"]
+    plain = [Trial("b", ok(), TrialCondition.RUNNING), Trial("a", ok(), TrialCondition.RUNNING)]
+    with pytest.raises(ContractError):
+        checked_suggest(Sorter(mixed_space, OBJ), plain, 1)  # handed a tuple copy: cannot sort it either
+    assert [t.name for t in plain] == ["b", "a"]

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from katibsim import plugins
-from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition, checked_suggest
+from katibsim import algorithm_factory, plugins
+from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim.errors import SearchSpaceExhausted, SpecError
 from katibsim_plugins.grid import Grid, Permutation
 from plugin_helpers import experiment, pspec, space_of
@@ -153,7 +154,7 @@ def test_build_algorithm_maps_max_trial_count_to_its_field():
         pspec("lr", "double", min="0.01", max="0.03", step="0.01"), algorithm="grid", max_trial_count=4
     )
     with pytest.raises(SpecError) as info:
-        plugins.build_algorithm(exp)
+        algorithm_factory.build_algorithm(exp)
     (err,) = info.value.errors
     assert (err.path, err.message, err.file) == (
         "spec.maxTrialCount",

@@ -17,6 +17,7 @@ from katibsim.testing import (
     check_declaration,
     check_deterministic,
     check_exact_count,
+    check_history_unchanged,
     check_history_with_failed_nan_running_earlystopped,
     check_in_space,
     check_pickles,
@@ -196,11 +197,61 @@ def test_settings_are_passed_to_every_check():
         check_in_space(Good, {"random_state": "-1"}, max_examples=2, shrink=False)
 
 
-def test_skip_and_ids():
-    mark = parametrize_with_checks([Good, SameBatch], skip=["check_batch"])
+def test_skip_marks_expected_failures_with_their_reason():
+    mark = parametrize_with_checks([Good, SameBatch], skip={"check_batch": "repeats itself like Katib's TPE"})
+    params = mark.args[1]
     ids = mark.kwargs["ids"]
     assert "good-check_in_space" in ids and "same-batch-check_pickles" in ids
-    assert not any(i.endswith("check_batch") for i in ids)
+    batch = [p for p, i in zip(params, ids) if i.endswith("check_batch")]
+    assert len(batch) == 2  # kept, not dropped
+    for p in batch:
+        (xfail,) = p.marks
+        assert xfail.name == "xfail" and xfail.kwargs["reason"] == "repeats itself like Katib's TPE"
+    others = [p for p, i in zip(params, ids) if not i.endswith("check_batch")]
+    assert all(not p.marks for p in others)
+    tiny = {"max_examples": 2, "shrink": False}
+    check_algorithm(SameBatch, skip={"check_batch": "known"}, **tiny)  # the expected failure is not raised
+    with pytest.raises(AssertionError, match="repeated assignments"):
+        check_algorithm(SameBatch, **tiny)
+    with pytest.raises(TypeError, match="needs a reason"):
+        parametrize_with_checks(Good, skip=["check_batch"])
+    with pytest.raises(ValueError, match="unknown check"):
+        checks_for(Good, skip={"check_nonsense": "why"})
+
+
+class SortsHistory(Good):
+    name = "sorts-history"
+
+    def suggest(self, trials, count):
+        trials.sort(key=lambda t: t.name, reverse=True)
+        return super().suggest(trials, count)
+
+
+class EditsAssignments(Good):
+    name = "edits-assignments"
+
+    def suggest(self, trials, count):
+        for t in trials:
+            t.assignment.clear()
+        return super().suggest(trials, count)
+
+
+class CopiesWithListMethods(Good):
+    name = "copies-with-list-methods"
+
+    def suggest(self, trials, count):
+        mine = trials.copy()  # a list method: not on the read-only view
+        return super().suggest(mine, count)
+
+
+def test_history_unchanged_catches_mutation_and_list_only_code():
+    check_history_unchanged(Good, **FAST)
+    with pytest.raises(AssertionError, match=r"\[check_history_unchanged\] .*reordered"):
+        check_history_unchanged(SortsHistory, **FAST)
+    with pytest.raises(AssertionError, match="changed the assignment"):
+        check_history_unchanged(EditsAssignments, **FAST)
+    with pytest.raises(AssertionError, match="AttributeError"):
+        check_history_unchanged(CopiesWithListMethods, **FAST)
 
 
 def test_batch_false_only_needs_count():

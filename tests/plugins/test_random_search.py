@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from katibsim import plugins
-from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim_plugins.random_search import RandomSearch
 from plugin_helpers import pspec, space_of
 
