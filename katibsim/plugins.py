@@ -592,22 +592,6 @@ def _bind(fn: Callable[..., Any], options: Mapping[str, Any], what: str) -> None
         raise SpecError(FieldError("objective.options", f"{what}: {exc}; accepted options: {_known(accepted)}")) from None
 
 
-# -- the factory's old names -------------------------------------------------------------------------
-
-_MOVED = frozenset({"build_algorithm", "validate_algorithm", "validate_early_stopping", "capability_errors",
-                    "settings_field_error", "objective_info"})
-
-
-def __getattr__(name: str) -> Any:
-    """``plugins.build_algorithm`` and friends moved to :mod:`katibsim.algorithm_factory`; the old
-    names still resolve (scenario code imports them from here) until every caller has moved."""
-    if name in _MOVED:
-        from katibsim import algorithm_factory  # late: the factory builds on this module
-
-        return getattr(algorithm_factory, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # -- listing ------------------------------------------------------------------------------------------
 
 

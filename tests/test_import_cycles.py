@@ -9,16 +9,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "katibsim"
 
-# Cycles other branches are removing at the same time; the lead deletes each entry once its branch
-# is merged. Every entry is the module set of one cycle.
-KNOWN: set[frozenset[str]] = {
-    # scenario <-> runner: the scenario/runner branch cuts it.
-    frozenset({"katibsim.runner", "katibsim.scenario"}),
-    # plugins.__getattr__ forwards build_algorithm & co. to the factory for scenario.py, which
-    # still calls plugins.build_algorithm (another branch owns scenario.py): once it imports
-    # katibsim.algorithm_factory, delete plugins._MOVED / __getattr__ and this entry.
-    frozenset({"katibsim.algorithm_factory", "katibsim.plugins"}),
-}
+# Cycles allowed for a while (none now). Every entry is the module set of one cycle.
+KNOWN: set[frozenset[str]] = set()
 
 
 def module_name(path: Path) -> str:

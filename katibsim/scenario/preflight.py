@@ -207,7 +207,7 @@ def problems(scenario: Scenario, reader_errors: Iterable[FieldError] = ()) -> li
 
 def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> list[FieldError]:
     """Every variant's Experiment, algorithm and settings; the mapping once (it is shared)."""
-    from katibsim import plugins
+    from katibsim import algorithm_factory, plugins
     from katibsim.engine.mapping import resolve_mapping
     from katibsim.spec.loader import experiment_from_dict
     from katibsim.spec.validation import errors_of, validate
@@ -234,7 +234,7 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
             exp = experiment_from_dict(doc, file=scenario.experiment_file or f)
             found = errors_of(validate(exp))
             if not found:
-                plugins.build_algorithm(exp, seed=0)
+                algorithm_factory.build_algorithm(exp, seed=0)
         except SpecError as err:
             found = list(err.errors)
         for fe in found:

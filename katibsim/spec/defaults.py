@@ -19,6 +19,7 @@ from katibsim.spec.model import (
     MetricStrategy,
     ObjectiveSpec,
     TrialTemplate,
+    default_metric_strategy,
 )
 
 __all__ = ["apply_defaults", "go_template_kind"]
@@ -95,15 +96,6 @@ def _v1alpha3(exp: Experiment) -> Experiment:
 
 
 # ------------------------------------------------------------------------------------------------
-def default_metric_strategy(objective_type: str | None) -> str:
-    """The strategy Katib's defaulter gives a metric with no entry: min, max, else latest (§1.2)."""
-    if objective_type == "minimize":
-        return "min"
-    if objective_type == "maximize":
-        return "max"
-    return "latest"
-
-
 def _objective(obj: ObjectiveSpec | None) -> ObjectiveSpec | None:
     """Metric strategies as Katib's setDefaultObjective adds them.
 

@@ -15,6 +15,18 @@ V1BETA1 = "kubeflow.org/v1beta1"
 V1ALPHA3 = "kubeflow.org/v1alpha3"
 
 
+def default_metric_strategy(objective_type: str | None) -> str:
+    """The strategy Katib's defaulter gives a metric with no entry: min, max, else latest (§1.2).
+
+    The one copy of the rule: :mod:`katibsim.spec.defaults` applies it, and
+    :meth:`ObjectiveSpec.strategy_for` answers with it for a metric that has no entry."""
+    if objective_type == "minimize":
+        return "min"
+    if objective_type == "maximize":
+        return "max"
+    return "latest"
+
+
 @dataclass(frozen=True)
 class FeasibleSpace:
     min: str | None = None
@@ -51,7 +63,6 @@ class ObjectiveSpec:
             if s.name == metric:
                 return s.value
         # Imported here because the defaults module builds on this one; it owns the rule.
-        from katibsim.spec.defaults import default_metric_strategy
 
         return default_metric_strategy(self.type)
 
