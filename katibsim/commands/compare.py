@@ -1,4 +1,4 @@
-"""``katibsim compare SCENARIO... [--out DIR] [--jobs N] [--resume] [--seeds N]``: run scenarios, write reports, give a verdict.
+"""``katibsim compare SCENARIO... [--out DIR] [--jobs N] [--resume] [--seeds N] [--scheduler ADDRESS]``: run scenarios, write reports, give a verdict.
 
 Exit 0 when every assertion of every scenario holds, 1 when one fails, 2 on bad input (an
 unreadable or invalid scenario, an unknown algorithm or objective, a bad setting). Progress goes
@@ -33,6 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="reuse the stored result of every run that already finished")
     parser.add_argument("--seeds", type=int, default=None, metavar="N", help="run N seeds instead of the scenario's count")
     parser.add_argument("--no-png", action="store_true", help="skip the figures (faster; the HTML then has no images)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on the Dask cluster of this scheduler, e.g. tcp://127.0.0.1:8786 (default: $KATIBSIM_SCHEDULER; "
+                             "none: a local process pool); needs katibsim[dask], see docs/scale.md")
 
 
 class _BadInput(KatibsimError):
@@ -91,12 +94,16 @@ class _Progress:
             eta = ""
             if self.ran and ev.done < ev.total:
                 eta = f" eta {elapsed / self.ran * (ev.total - ev.done):.0f}s"
+            if ev.workers is not None:
+                eta += f" {ev.workers} workers"
             line = f"\r[{'#' * filled}{'.' * (width - filled)}] {ev.done}/{ev.total} {elapsed:5.1f}s{eta} {label[:50]:<50}"
             self.stream.write(line)
             if ev.done == ev.total:
                 self.stream.write("\n")
         else:
             word = "reused" if ev.kind == "skip" else f"done in {ev.seconds:.2f}s"
+            if ev.workers is not None:
+                word += f" ({ev.workers} workers)"
             self.stream.write(f"[{ev.done}/{ev.total}] {label} {word}\n")
         self.stream.flush()
 
@@ -169,6 +176,7 @@ def _report_one(work) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from katibsim.executors import SCHEDULER_ENV, open_runs
     from katibsim.report.write import write_index
     from katibsim.runner import plan, run_tasks, scenario_dir
 
@@ -182,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
     all_tasks = [t for sc in scenarios for t in plans[sc.name]]
     progress = _Progress()
     t0 = time.perf_counter()
-    run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress)
+    with open_runs(args.scheduler or os.environ.get(SCHEDULER_ENV), all_tasks) as runs:
+        run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress, executor=runs.executor, workers=runs.workers)
     t_runs = time.perf_counter() - t0
     jobs = args.jobs or os.cpu_count() or 1
     work = [(sc, plans[sc.name], command, str(scenario_dir(args.out, sc)), not args.no_png) for sc in scenarios]
@@ -197,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     write_index(models, args.out)
     t_all = time.perf_counter() - t0
     print(
-        f"{progress.ran} runs in {t_runs:.1f}s ({jobs} jobs)"
+        f"{progress.ran} runs in {t_runs:.1f}s ({runs.where if runs.executor else f'{jobs} jobs'})"
         + (f", {progress.reused} reused" if progress.reused else "")
         + f"; reports in {t_all - t_runs:.1f}s",
         file=sys.stderr,
