@@ -49,7 +49,7 @@ SCHEDULER_ENV = "KATIBSIM_SCHEDULER"
 _NUMERIC = ("numpy", "scipy")
 
 # Client-side loggers that print tracebacks when a scheduler goes away; katibsim says it once.
-_QUIET = ("distributed", "tornado.application", "tornado.general")
+_QUIET = ("distributed", "tornado")
 
 
 class ClusterError(KatibsimError):
@@ -157,6 +157,7 @@ def differences(client: Mapping[str, Any], worker: Mapping[str, Any]) -> list[st
         if worker.get(key) != client.get(key):
             out.append(f"{key} {worker.get(key)} there, {client.get(key)} here")
     theirs = worker.get("plugins") or {}
+    other_katibsim = worker.get("katibsim") != client.get("katibsim")
     for need, mine in sorted((client.get("plugins") or {}).items()):
         kind, name = need.split(":", 1)
         what = f"{kind.replace('_', ' ').rstrip('s')} plugin {name!r}"
@@ -165,6 +166,8 @@ def differences(client: Mapping[str, Any], worker: Mapping[str, Any]) -> list[st
             continue  # the client lacks it too: the scenario check reports that
         if other is None:
             out.append(f"no {what} there (here: {_who(mine)})")
+        elif other_katibsim and mine.get("distribution") == other.get("distribution") == "katibsim":
+            continue  # a built-in plugin: the katibsim line above says it
         elif other != mine:
             out.append(f"{what} is {_who(other)} there, {_who(mine)} here")
     return out
@@ -387,13 +390,19 @@ def check_workers(client: Any, expected: Mapping[str, Any], needs: Sequence[tupl
     except Exception:  # noqa: BLE001 - distributed raises its own TimeoutError type
         raise ClusterError(f"no Dask worker connected to the scheduler within {timeout:g}s; start some (docs/scale.md)") from None
     answers = client.run(_probe(), list(needs), on_error="return")
+    try:
+        names = {a: str(w.get("name", a)) for a, w in client.scheduler_info(n_workers=-1)["workers"].items()}
+    except Exception:  # noqa: BLE001 - names only make the message friendlier
+        names = {}
     problems = []
-    for address, env in sorted(answers.items()):
+    for address, env in sorted(answers.items(), key=lambda kv: (names.get(kv[0], kv[0]), kv[0])):
+        name = names.get(address, address)
+        who = f"worker {name} ({address}" if name != address else f"worker {address} ("
         if isinstance(env, BaseException):
-            problems.append(f"worker {address}: the check failed there ({type(env).__name__}: {env})")
+            problems.append(f"{who}): the check failed there ({type(env).__name__}: {env})")
             continue
         for diff in differences(expected, env):
-            problems.append(f"worker {address} (host {env.get('host')}): {diff}")
+            problems.append(f"{who}{', ' if name != address else ''}host {env.get('host')}): {diff}")
     if problems:
         raise ClusterError(
             "the Dask cluster cannot run this comparison; a comparison must not mix code, so nothing was run:\n  "
@@ -404,8 +413,10 @@ def check_workers(client: Any, expected: Mapping[str, Any], needs: Sequence[tupl
 
 @contextlib.contextmanager
 def _quiet_dask() -> Iterator[None]:
-    saved = {name: logging.getLogger(name).level for name in _QUIET}
-    for name in _QUIET:
+    # distributed gives its child loggers levels of their own: quieten each one.
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in {q.split(".")[0] for q in _QUIET}]
+    saved = {name: logging.getLogger(name).level for name in {*_QUIET, *names}}
+    for name in saved:
         logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
         yield
@@ -430,6 +441,10 @@ def open_runs(scheduler: str | None, tasks: Sequence[Any]) -> Iterator[Runs]:
                 "--scheduler runs simulated variants only: run this scenario without --scheduler")
     needs = needed_plugins(tasks)
     expected = environment(needs)
+    try:
+        import distributed  # noqa: F401 - its loggers must exist before they are quietened
+    except ImportError:
+        raise InputError("--scheduler needs Dask's distributed package: pip install 'katibsim[dask]'") from None
     with _quiet_dask():
         client, timeout = _connect(scheduler)
         ex: ClusterExecutor | None = None
