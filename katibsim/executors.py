@@ -95,17 +95,25 @@ _DIGESTS: dict[str, str] = {}
 def _code_digest(package: str) -> str:
     """A hash of an installed package's files (paths and bytes; caches left out): the same
     version number with edited code must not pass for the same code."""
-    if package in _DIGESTS:
-        return _DIGESTS[package]
-    import importlib
+    if package not in _DIGESTS:
+        import importlib
 
-    root = Path(importlib.import_module(package).__file__ or "").parent
+        _DIGESTS[package] = digest_tree(Path(importlib.import_module(package).__file__ or "").parent)
+    return _DIGESTS[package]
+
+
+def digest_tree(root: Path) -> str:
+    """The digest of a package directory: its ``.py`` files and its ``data/`` files (what a
+    wheel installs), by relative path; hidden files and caches are left out, so a source
+    checkout and an installed copy of the same code agree."""
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"):
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
-    _DIGESTS[package] = h.hexdigest()[:16]
-    return _DIGESTS[package]
+        rel = p.relative_to(root)
+        if not p.is_file() or any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        if p.suffix == ".py" or rel.parts[0] == "data":
+            h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def environment(needs: Sequence[tuple[str, str]]) -> dict[str, Any]:

@@ -130,3 +130,23 @@ def test_progress_shows_the_connected_workers():
         p(Event("start", None, 0, 2))
         p(Event("done", Task(), 1, 2, 0.5, workers=2))
         assert want in stream.getvalue()
+
+
+def test_the_code_digest_sees_code_and_data_not_caches(tmp_path):
+    root = tmp_path / "pkg"
+    (root / "sub").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "a.py").write_text("x = 1\n")
+    (root / "sub" / "b.py").write_text("y = 2\n")
+    (root / "data" / "table.csv").write_text("1,2\n")
+    first = executors.digest_tree(root)
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    (root / ".a.py.swp").write_text("junk")
+    (root / "notes.txt").write_text("not installed")
+    assert executors.digest_tree(root) == first
+    (root / "sub" / "b.py").write_text("y = 3\n")
+    assert executors.digest_tree(root) != first
+    (root / "sub" / "b.py").write_text("y = 2\n")
+    (root / "data" / "table.csv").write_text("1,3\n")
+    assert executors.digest_tree(root) != first
