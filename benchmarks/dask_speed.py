@@ -19,7 +19,10 @@ function, ``--seeds`` paired seeds, ``--trials`` trials each) runs through the r
 It prints each wall time (the fastest of ``--repeat``), the overhead of Dask over the pool
 (target <= 10 %) and the speed-up from 1 to 2 workers (target >= 1.8x on 2 cores), the load
 average before and after (the machine may be shared), and checks that every configuration wrote
-the same bytes.
+the same bytes. For the Dask runs it also prints the CPU seconds each worker process used during
+the sweep: their split shows whether the work was shared out (the speed-up free cores would give
+is total / largest), and total / (wall x workers) is the share of the cores the machine gave
+the workers — on a machine busy with other work, the wall-time speed-up is bounded by that.
 
     .venv/bin/python benchmarks/dask_speed.py                 # 4 variants x 8 seeds x 25 trials
     .venv/bin/python benchmarks/dask_speed.py --seeds 4 --repeat 1
@@ -73,6 +76,10 @@ def sweep(scenario, out: Path, *, jobs: int, scheduler: str | None = None, execu
     return time.perf_counter() - t0
 
 
+def _cpu() -> float:
+    return time.process_time()
+
+
 def _warm(task) -> int:
     """One small run, then a pause so that concurrent warm-ups land on distinct processes."""
     compute(task)
@@ -118,10 +125,20 @@ def main(argv: list[str] | None = None) -> int:
                                        host="127.0.0.1", dashboard_address=None)
                 with Client(cluster.scheduler_address, set_as_default=False) as c:
                     assert len(c.run(_warm, warm_task)) == clusters[name]
+            cpu_lines = []
             for i in range(args.repeat):
                 out = tmp / f"{name}-{i}"
+                if cluster is not None:
+                    with Client(cluster.scheduler_address, set_as_default=False) as c:
+                        before = c.run(_cpu)
                 times[name].append(sweep(scenario, out, jobs=args.workers, executor=pool,
                                          scheduler=cluster.scheduler_address if cluster else None))
+                if cluster is not None:
+                    with Client(cluster.scheduler_address, set_as_default=False) as c:
+                        used = sorted(t - before[w] for w, t in c.run(_cpu).items())
+                    share = sum(used) / (times[name][-1] * len(used))
+                    cpu_lines.append(f"            CPU s per worker {', '.join(f'{u:.2f}' for u in used)}: "
+                                     f"free-core speed-up {sum(used) / max(used):.2f}x, core share {share:.0%}")
                 outputs[name] = files(out)
         finally:
             if cluster is not None:
@@ -129,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             if pool is not None:
                 pool.shutdown()
         print(f"  {name:9s} {min(times[name]):7.2f} s   (each: {', '.join(f'{t:.2f}' for t in times[name])})")
+        for line in cpu_lines:
+            print(line)
 
     same = all(o == outputs["pool"] for o in outputs.values()) and len(outputs["pool"]) == runs
     overhead = min(times["dask"]) / min(times["pool"]) - 1
