@@ -8,5 +8,5 @@ COPY katibsim ./katibsim
 COPY plugins ./plugins
 # A regular (not editable) install of the pinned versions; the source copy is not used after it.
 RUN pip install --no-cache-dir -c constraints.txt '.[dask]' && rm -rf /opt/katibsim
-WORKDIR /work
+WORKDIR /data
 CMD ["katibsim", "--help"]
