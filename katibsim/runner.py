@@ -1,7 +1,9 @@
-"""Runs a scenario's variants × seeds in a process pool into a resumable results directory.
+"""Runs a scenario's variants × seeds on an executor into a resumable results directory.
 
-Layout: ``OUT/<scenario>/runs/<variant>/seed-<index>.json``, one file per run, written atomically
-(temporary file + rename) the moment the run ends. A file's content depends only on what was run
+The executor is a local process pool by default, or any ``concurrent.futures.Executor`` (a Dask
+cluster's, see :mod:`katibsim.executors`). Workers only compute: each returns its run's JSON
+text, and this process writes it. Layout: ``OUT/<scenario>/runs/<variant>/seed-<index>.json``,
+one file per run, written atomically (temporary file + rename) the moment the run's result is back. A file's content depends only on what was run
 (the run key hashes the variant's experiment, objective, simulation options, seed and katibsim
 version), never on when or in which process, so a comparison that was killed and resumed with
 ``resume=True`` ends with the same bytes as one that was not. Library code: progress is reported
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -29,6 +31,7 @@ __all__ = [
     "RunFailed",
     "RunTask",
     "collect",
+    "compute",
     "execute",
     "load_envelope",
     "plan",
@@ -63,13 +66,15 @@ class RunTask:
 @dataclass(frozen=True)
 class Event:
     """Progress: ``kind`` is "skip" (a stored result was reused), "done" (a run finished) or
-    "start" (the plan is known); ``done``/``total`` count runs over every scenario."""
+    "start" (the plan is known); ``done``/``total`` count runs over every scenario; ``workers`` is
+    how many cluster workers are connected (None on the local pool)."""
 
     kind: str
     task: RunTask | None
     done: int
     total: int
     seconds: float = 0.0
+    workers: int | None = None
 
 
 def scenario_dir(out: str | Path, scenario: Scenario) -> Path:
@@ -194,15 +199,23 @@ def dumps_run(envelope: Mapping[str, Any]) -> str:
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def execute(task: RunTask) -> tuple[str, float]:
-    """Worker entry point: run, write the result file, return (path, real seconds)."""
+def compute(task: RunTask) -> tuple[str, float]:
+    """Worker entry point: run, return (the result file's text, real seconds). Workers never
+    write result files: the process that submitted the run does, so a worker on another machine
+    (or one outliving its parent) cannot leave a file behind."""
     t0 = time.perf_counter()
     try:
         envelope = simulate_envelope(task)
     except KatibsimError as err:
         raise RunFailed(f"{task.label}: {err}") from None
-    write_atomic(task.path, dumps_run(envelope))
-    return task.path, time.perf_counter() - t0
+    return dumps_run(envelope), time.perf_counter() - t0
+
+
+def execute(task: RunTask) -> tuple[str, float]:
+    """Run in this process and write the result file; return (path, real seconds)."""
+    text, secs = compute(task)
+    write_atomic(task.path, text)
+    return task.path, secs
 
 
 def _init_worker() -> None:
@@ -254,11 +267,17 @@ def run_tasks(
     jobs: int | None = None,
     resume: bool = False,
     on_event: Callable[[Event], None] | None = None,
+    executor: Executor | None = None,
+    workers: Callable[[], int | None] | None = None,
 ) -> list[RunTask]:
-    """Run ``tasks`` (``jobs`` processes; None = every core; 1 = in this process).
+    """Run ``tasks`` on ``executor``, or without one on a local pool of ``jobs`` processes
+    (None = every core; 1 = in this process).
 
-    With ``resume``, a task whose result file exists with the same run key is not run again.
-    Returns the tasks that were run. A failing run stops the comparison with :class:`RunFailed`.
+    Runs are submitted in plan order; each result is written here as it comes back. The caller
+    owns ``executor`` (it is not shut down here); ``workers`` counts its connected workers for
+    progress events. With ``resume``, a task whose result file exists with the same run key is
+    not run again. Returns the tasks that were run. A failing run stops the comparison with
+    :class:`RunFailed` (or whatever error the executor's futures carry).
     """
     emit = on_event or (lambda e: None)
     _clean_temporaries(tasks)
@@ -270,28 +289,39 @@ def run_tasks(
         if t not in todo:
             done += 1
             emit(Event("skip", t, done, total))
+    count = workers or (lambda: None)
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(todo) <= 1:
+    if executor is None and (jobs <= 1 or len(todo) <= 1):
         for t in todo:
             _, secs = execute(t)
             done += 1
             emit(Event("done", t, done, total, secs))
         return list(todo)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker) as pool:
-        pending: dict[Future, RunTask] = {pool.submit(execute, t): t for t in todo}
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    t = pending.pop(fut)
-                    _, secs = fut.result()
-                    done += 1
-                    emit(Event("done", t, done, total, secs))
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_init_worker)
+    order = {t.path: i for i, t in enumerate(todo)}
+    pending: dict[Future, RunTask] = {pool.submit(compute, t): t for t in todo}
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: order[pending[f].path]):
+                t = pending.pop(fut)
+                text, secs = fut.result()
+                write_atomic(t.path, text)
+                done += 1
+                emit(Event("done", t, done, total, secs, workers=count()))
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        if own:
+            # Let the runs already under way end, and keep those that succeeded for --resume.
+            pool.shutdown(wait=True, cancel_futures=True)
+            for fut, t in pending.items():
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    write_atomic(t.path, fut.result()[0])
+        raise
+    if own:
+        pool.shutdown(wait=True)
     return list(todo)
 
 

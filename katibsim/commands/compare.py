@@ -1,4 +1,4 @@
-"""``katibsim compare SCENARIO... [--out DIR] [--jobs N] [--resume] [--seeds N]``: run scenarios, write reports, give a verdict.
+"""``katibsim compare SCENARIO... [--out DIR] [--jobs N] [--resume] [--seeds N] [--scheduler ADDRESS]``: run scenarios, write reports, give a verdict.
 
 Exit 0 when every assertion of every scenario holds, 1 when one fails, 2 on bad input (an
 unreadable or invalid scenario, an unknown algorithm or objective, a bad setting). Progress goes
@@ -40,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"refuse to start when the scenarios may create more than N trials in all "
                              f"(variants x seeds x maxTrialCount; default {DEFAULT_MAX_WORK:,})")
     parser.add_argument("--no-limit", action="store_true", help="no limit on the work (see --max-work)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on the Dask cluster of this scheduler, e.g. tcp://127.0.0.1:8786 (default: $KATIBSIM_SCHEDULER; "
+                             "none: a local process pool); needs katibsim[dask], see docs/scale.md")
 
 
 class _BadInput(KatibsimError):
@@ -127,6 +130,7 @@ class _Progress:
         self.done = 0
         self.total = 0
         self.label = ""
+        self.workers: int | None = None  # connected Dask workers (None: the local pool)
         self.tick = tick
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -135,6 +139,7 @@ class _Progress:
     def __call__(self, ev) -> None:
         with self._lock:
             self.done, self.total = ev.done, ev.total
+            self.workers = getattr(ev, "workers", None)
             if ev.kind == "start":
                 self.t0 = time.perf_counter()
                 if self.tty:
@@ -156,6 +161,8 @@ class _Progress:
                     self._stop.set()
             else:
                 word = "reused" if ev.kind == "skip" else f"done in {ev.seconds:.2f}s"
+                if self.workers is not None:
+                    word += f" ({self.workers} workers)"
                 self.stream.write(f"[{ev.done}/{ev.total}] {self.label} {word}\n")
             self.stream.flush()
 
@@ -166,6 +173,8 @@ class _Progress:
         eta = ""
         if self.ran and self.done < self.total:
             eta = f" eta {elapsed / self.ran * (self.total - self.done):.0f}s"
+        if self.workers is not None:
+            eta += f" {self.workers} workers"
         line = f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {elapsed:5.1f}s{eta} {self.label[:50]:<50}"
         self.stream.write(line)
         self.stream.flush()
@@ -260,6 +269,7 @@ def _report_one(work) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from katibsim.executors import SCHEDULER_ENV, open_runs
     from katibsim.report.write import write_index
     from katibsim.runner import plan, run_tasks, scenario_dir
 
@@ -276,7 +286,9 @@ def run(args: argparse.Namespace) -> int:
     progress = _Progress()
     t0 = time.perf_counter()
     try:
-        run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress)
+        with open_runs(args.scheduler or os.environ.get(SCHEDULER_ENV), all_tasks) as runs:
+            run_tasks(all_tasks, jobs=args.jobs, resume=args.resume, on_event=progress, executor=runs.executor,
+                      workers=runs.workers)
     finally:
         progress.close()
     t_runs = time.perf_counter() - t0
@@ -293,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
     write_index(models, args.out)
     t_all = time.perf_counter() - t0
     print(
-        f"{progress.ran} runs in {t_runs:.1f}s ({jobs} jobs)"
+        f"{progress.ran} runs in {t_runs:.1f}s ({runs.where if runs.executor else f'{jobs} jobs'})"
         + (f", {progress.reused} reused" if progress.reused else "")
         + f"; reports in {t_all - t_runs:.1f}s",
         file=sys.stderr,
