@@ -256,14 +256,50 @@ def _init_worker() -> None:
 # Many runs
 # --------------------------------------------------------------------------------------------
 def load_envelope(path: str | Path) -> dict[str, Any]:
-    """A stored result file (InputError when unreadable or not a katibsim run)."""
+    """A stored result file; InputError when it cannot be read, does not parse or does not match its schema.
+
+    Every such file is treated alike (a truncated file, a stray non-UTF-8 byte, a hand-edited
+    file without ``result`` or with ``trials: 5``): the error says what is wrong, and ``--resume``
+    runs the run again instead of failing later on it.
+    """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as err:
+        raise InputError(f"{path}: not a readable run result: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not a readable run result: not UTF-8 (byte {err.start})") from None
+    except (json.JSONDecodeError, RecursionError, ValueError) as err:
+        # ValueError also covers an integer literal beyond Python's conversion limit.
         raise InputError(f"{path}: not a readable run result: {err}") from None
     if not isinstance(data, dict) or data.get("katibsim_run") != ENVELOPE_VERSION:
         raise InputError(f"{path}: not a katibsim run result (version {ENVELOPE_VERSION})")
+    problem = _envelope_problem(data)
+    if problem:
+        raise InputError(f"{path}: not a valid run result: {problem}")
     return data
+
+
+def _envelope_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes ``data`` unusable as a result file, or None.
+
+    The check is the readers themselves: the engine's ``RunResult.from_dict`` and the report's
+    :func:`run_data` must both accept it, so no later step meets a field of the wrong shape.
+    """
+    from katibsim.engine.result import RunResult
+
+    for key, kind in (("key", str), ("variant", str), ("result", dict)):
+        if not isinstance(data.get(key), kind):
+            return f"{key!r} is missing or not a {'string' if kind is str else 'mapping'}"
+    for key in ("seed", "seed_index"):
+        if isinstance(data.get(key), bool) or not isinstance(data.get(key), int):
+            return f"{key!r} is missing or not an integer"
+    try:
+        RunResult.from_dict(data["result"])
+        run_data(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        what = f"field {err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else f"{type(err).__name__}: {err}"
+        return f"its result does not match katibsim's schema ({what})"
+    return None
 
 
 def _reusable(task: RunTask) -> bool:
