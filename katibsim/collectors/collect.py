@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from katibsim.collectors import explain as ex
-from katibsim.collectors.gocompat import ZERO_TIMESTAMP
+from katibsim.collectors.gocompat import ZERO_TIMESTAMP, go_parse_rfc3339
 from katibsim.collectors.json_file import JsonLineParser, parse_json
 from katibsim.collectors.model import CollectionResult, Explanation, MetricLog
 from katibsim.collectors.observation import metrics_unavailable, raw_metrics, report, to_observation
@@ -121,6 +121,9 @@ def _finish(
     unavailable_timestamp: str,
 ) -> CollectionResult:
     logs = report(found, names, unavailable_timestamp=unavailable_timestamp)
+    refusal = db_refusal(logs)
+    if refusal:
+        return _crashed(names, refusal, explanations, warnings)
     objective_found = any(log.name == names[0] for log in found)
     if not objective_found:
         warnings.insert(0, ex.objective_missing_warning(names[0], found))
@@ -140,6 +143,24 @@ def _finish(
         raw_metrics=metrics,
         collected=tuple(found),
     )
+
+
+def db_refusal(logs: Sequence[MetricLog]) -> str | None:
+    """Why Katib's DB manager would refuse the whole report, or None.
+
+    ``RegisterObservationLog`` parses every timestamp with Go's ``time.Parse(RFC3339Nano)``,
+    which takes only 4-digit years; a JSON epoch beyond 9999-12-31 (or before year 0) formats
+    to a timestamp it cannot parse. The report call then fails and the collector exits without
+    recording anything (``klog.Fatalf("Failed to Report logs")``).
+    """
+    for log in logs:
+        if log.timestamp and go_parse_rfc3339(log.timestamp) is None:
+            where = f" ({log.where})" if log.where else ""
+            return (
+                f"Katib's DB manager cannot parse the timestamp {log.timestamp!r}{where} (Go's RFC3339 takes a "
+                "4-digit year) and refuses the whole report, so the collector fails"
+            )
+    return None
 
 
 def finish_text(parser: TextLineParser) -> CollectionResult:

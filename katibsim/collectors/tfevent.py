@@ -177,13 +177,21 @@ def parse_tfevents(
         rel = path.relative_to(directory).as_posix()
         katib_path = posixpath.join(base.replace(os.sep, "/"), rel)
         trace = load_event_file(path, katib_path)
+        found: list[TagMatch] = []
+        try:
+            for tag in trace.tags:
+                metrics = tuple(m for m in metric_names if should_consider(tag.tag, m, katib_path))
+                logs = tuple(
+                    MetricLog(timestamp=rfc3339_seconds(wall), name=m, value=value, step=step, where=f"{rel}: tag {tag.tag}")
+                    for m in metrics
+                    for wall, step, value in tag.events
+                )
+                found.append(TagMatch(trace, tag, metrics, logs))
+        except (ValueError, OverflowError, OSError) as err:
+            # A wall time datetime cannot hold (beyond year 9999): Katib's parse_summary raises
+            # for the file and its loop skips the whole file with "Unexpected error".
+            trace = EventFileTrace(trace.path, trace.katib_path, error=f"{type(err).__name__}: {err}", notes=trace.notes)
+            found = []
         files.append(trace)
-        for tag in trace.tags:
-            metrics = tuple(m for m in metric_names if should_consider(tag.tag, m, katib_path))
-            logs = tuple(
-                MetricLog(timestamp=rfc3339_seconds(wall), name=m, value=value, step=step, where=f"{rel}: tag {tag.tag}")
-                for m in metrics
-                for wall, step, value in tag.events
-            )
-            matches.append(TagMatch(trace, tag, metrics, logs))
+        matches.extend(found)
     return TfEventParse(tuple(files), tuple(matches))
