@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,6 +83,7 @@ class EventFileTrace:
     tags: tuple[TagEvents, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = ()
+    skipped: str | None = None  # why katibsim did not open it (not a regular file)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,22 @@ def find_all_files(directory: Path) -> list[Path]:
 
 
 def load_event_file(path: Path, katib_path: str) -> EventFileTrace:
-    """Load one file like Katib's ``parse_summary``: TENSORS and SCALARS, every event kept."""
+    """Load one file like Katib's ``parse_summary``: TENSORS and SCALARS, every event kept.
+
+    A path that is not a regular file (a named pipe called ``events.out.tfevents.x``, a device)
+    is not opened: reading it could block for ever (Katib's collector would hang on it).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return EventFileTrace(str(path), katib_path, error=f"{type(err).__name__}: {err.strerror or err}")
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+        return EventFileTrace(
+            str(path), katib_path,
+            skipped=f"not a regular file ({kind}): reading it could block for ever, so katibsim does not open it "
+            "(Katib's collector would wait on it)",
+        )
     EventAccumulator, SCALARS, TENSORS, make_ndarray = _tensorboard()
     capture = _Capture()
     logger = logging.getLogger("tensorboard")
