@@ -68,7 +68,7 @@ def test_a_big_log_is_collected_in_bounded_memory(tmp_path):
     assert result.objective_collected
     assert len(result.collected) == 2 * (lines // 1000)  # every metric line taken
     assert peak < size / 3, f"peak {peak / 1e6:.1f} MB for a {size / 1e6:.1f} MB log"
-    assert result.lines_not_shown > 100_000 and result.explanations == tuple(e for e in result.explanations if e.relevant)
+    assert result.lines_not_shown > 50_000 and result.explanations == tuple(e for e in result.explanations if e.relevant)
 
 
 def test_the_file_is_never_read_whole(tmp_path, monkeypatch):
