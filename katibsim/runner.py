@@ -212,12 +212,16 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so a reader (or a resumed run) sees the whole file or none of it."""
     p = Path(path)
+    _check_parent()  # a pool worker whose comparison is gone never writes
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
+    if _parent_gone():
+        tmp.unlink(missing_ok=True)
+        os._exit(1)
     os.replace(tmp, p)
 
 
@@ -229,6 +233,7 @@ def dumps_run(envelope: Mapping[str, Any]) -> str:
 def execute(task: RunTask) -> tuple[str, float]:
     """Worker entry point: run, write the result file, return (path, real seconds)."""
     t0 = time.perf_counter()
+    _check_parent()
     try:
         envelope = simulate_envelope(task)
     except KatibsimError as err:
@@ -243,6 +248,7 @@ def _init_worker() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # One BLAS thread per worker: the pool already uses every core.
     try:
         from threadpoolctl import threadpool_limits
@@ -250,6 +256,58 @@ def _init_worker() -> None:
         threadpool_limits(1)
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         pass
+
+
+# --------------------------------------------------------------------------------------------
+# A pool worker never outlives the comparison that started it
+# --------------------------------------------------------------------------------------------
+_PARENT_PID: int | None = None  # set in pool workers only
+
+
+def _die_with_parent() -> None:
+    """Make this pool worker end when its parent does, however the parent ends (``kill -9`` too).
+
+    Three layers: Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); a daemon
+    thread that waits on multiprocessing's parent sentinel (a pipe the parent holds; it reads
+    end-of-file when the parent is gone) and exits at once, on every platform; and
+    :func:`_check_parent` before each run and before each write, for the moments in between.
+    """
+    global _PARENT_PID
+    import multiprocessing
+    import signal
+    import sys
+    import threading
+
+    parent = multiprocessing.parent_process()
+    _PARENT_PID = parent.pid if parent is not None and parent.pid else os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the other layers remain
+            pass
+    sentinel = getattr(parent, "sentinel", None) if parent is not None else None
+    if sentinel is not None:
+        from multiprocessing.connection import wait as wait_for
+
+        def watch() -> None:
+            wait_for([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, name="katibsim-parent-watch", daemon=True).start()
+    _check_parent()
+
+
+def _parent_gone() -> bool:
+    return _PARENT_PID is not None and os.getppid() != _PARENT_PID
+
+
+def _check_parent() -> None:
+    """In a pool worker whose parent is gone: exit now, before anything more is run or written."""
+    if _parent_gone():
+        os._exit(1)
 
 
 # --------------------------------------------------------------------------------------------
