@@ -1,4 +1,4 @@
-"""Katib filters are Go regexps: translation, Go's refusals, FindAllStringSubmatch."""
+"""Katib filters are Go regexps run by RE2: Go's syntax and refusals, FindAllStringSubmatch."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_go_rejects(pattern, reason):
         (r"[]a]+", "]a]", ["]a]"]),
     ],
 )
-def test_translation_keeps_go_meaning(pattern, text, expected):
+def test_go_meaning_is_kept(pattern, text, expected):
     assert [g[0] for g in groups(pattern, text)] == expected
 
 
