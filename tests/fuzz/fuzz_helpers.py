@@ -77,3 +77,70 @@ def assert_clean(outcome: Outcome, what: str) -> None:
     assert outcome.code in ALLOWED_EXIT_CODES, f"{what}: exit {outcome.code}\n{outcome.stderr[-2000:]}"
     assert "Traceback (most recent call last)" not in outcome.stderr, f"{what}: traceback\n{outcome.stderr[-2000:]}"
     assert "internal error" not in outcome.stderr, f"{what}: {outcome.stderr[-2000:]}"
+
+
+# -- in-process runs with bounds, and the figures the suite reports ---------------------------------
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
+
+IN_PROCESS_TIME_LIMIT_S = 30.0
+# Peak RSS the test process may reach, over its size when the fuzz suite started (ru_maxrss only grows).
+RSS_HEADROOM_KB = 1_000_000
+
+STATS: dict[str, dict] = defaultdict(lambda: {"inputs": 0, "codes": Counter(), "failures": 0, "hangs": 0, "max_s": 0.0})
+_BASE_RSS_KB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+class Hang(BaseException):
+    """Raised by the timer in the middle of a CLI call that took too long (passes `except Exception`)."""
+
+
+def _alarm(signum, frame):  # noqa: ARG001
+    raise Hang()
+
+
+def run_inprocess(command: str, *args: str, stdin: str | None = None, limit: float = IN_PROCESS_TIME_LIMIT_S) -> Outcome:
+    """``katibsim COMMAND ARGS`` through the CLI entry point in this process, timed and counted."""
+    from katibsim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    stats = STATS[command]
+    stats["inputs"] += 1
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    t0 = time.perf_counter()
+    code: int | None
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([command, *args])
+            except SystemExit as exc:  # argparse usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    except Hang:
+        code = None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    elapsed = time.perf_counter() - t0
+    stats["max_s"] = max(stats["max_s"], elapsed)
+    if code is None:
+        stats["hangs"] += 1
+    else:
+        stats["codes"][code] += 1
+    outcome = Outcome(code, out.getvalue(), err.getvalue())
+    bad = code not in ALLOWED_EXIT_CODES or "Traceback (most recent call last)" in outcome.stderr or "internal error" in outcome.stderr
+    if bad:
+        stats["failures"] += 1
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert rss - _BASE_RSS_KB < RSS_HEADROOM_KB, f"{command} {args}: peak memory grew by {(rss - _BASE_RSS_KB) / 1000:.0f} MB"
+    return outcome
+
+
+def assert_clean_inprocess(outcome: Outcome, what: str) -> None:
+    assert not outcome.hang, f"{what}: no answer within {IN_PROCESS_TIME_LIMIT_S} s"
+    assert outcome.code in ALLOWED_EXIT_CODES, f"{what}: exit {outcome.code}\n{outcome.stderr[-3000:]}"
+    assert "Traceback (most recent call last)" not in outcome.stderr, f"{what}: traceback\n{outcome.stderr[-3000:]}"
+    assert "internal error" not in outcome.stderr, f"{what}: {outcome.stderr[-3000:]}"
