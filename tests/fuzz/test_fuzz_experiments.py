@@ -28,7 +28,7 @@ LOG = "epoch 1 accuracy=0.5 loss=0.3 objective=0.7 Validation-accuracy=0.4 accur
 
 FEW = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_FEW", "4")), deadline=None, derandomize=False,
                suppress_health_check=list(HealthCheck))
-MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY", "250")), deadline=None,
+MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY", "400")), deadline=None,
                 suppress_health_check=list(HealthCheck))
 
 mutations = st.one_of(st.tuples(st.just("doc"), edits, st.booleans()), st.tuples(st.just("text"), text_edits, st.just(False)))
@@ -90,7 +90,7 @@ def test_many_mutated_experiments_read_cleanly(case):
 
 
 @pytest.mark.slow
-@settings(MANY, max_examples=max(20, MANY.max_examples // 5))
+@settings(MANY, max_examples=max(20, MANY.max_examples // 4))
 @given(simulable)
 def test_many_mutated_experiments_simulate_cleanly(case):
     exercise_simulate(case)

@@ -16,7 +16,7 @@ from fuzz_helpers import assert_clean_inprocess, run_inprocess
 
 FEW = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_FEW", "4")), deadline=None,
                suppress_health_check=list(HealthCheck))
-MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY", "250")), deadline=None,
+MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY", "400")), deadline=None,
                 suppress_health_check=list(HealthCheck))
 
 METRICS = ["accuracy", "loss", "Validation-accuracy", "a|b", "acc", "train/accuracy", "é"]
@@ -131,7 +131,7 @@ def test_many_random_logs_and_filters(case):
 
 
 @pytest.mark.slow
-@settings(MANY, max_examples=max(20, MANY.max_examples // 3))
+@settings(MANY, max_examples=max(20, MANY.max_examples // 4))
 @given(event_case())
 def test_many_random_event_folders(case):
     exercise_events(case)

@@ -18,7 +18,7 @@ from mutate import apply_edits, apply_text_edits, dump, edits, text_edits
 SCENARIO_DIR = ROOT / "scenarios"
 FEW = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_FEW_SCENARIOS", "2")), deadline=None,
                suppress_health_check=list(HealthCheck))
-MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY_SCENARIOS", "60")), deadline=None,
+MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY_SCENARIOS", "80")), deadline=None,
                 suppress_health_check=list(HealthCheck))
 
 
