@@ -66,7 +66,10 @@ def exercise(case, commands=("validate", "show", "check-metrics")) -> None:
 def exercise_simulate(case) -> None:
     with tempfile.TemporaryDirectory() as d:
         path = materialise(case, Path(d), simulate=True)
-        outcome = run_inprocess("simulate", str(path), "--objective", OBJECTIVES[case[0]], "-o", "json")
+        # An Experiment without maxTrialCount runs until katibsim's safety stop (10,000 trials by
+        # default, by design); the harness lowers that stop so one input stays a few seconds.
+        outcome = run_inprocess("simulate", str(path), "--objective", OBJECTIVES[case[0]], "-o", "json",
+                                "--sim-option", "unbounded_trial_limit=12")
         assert_clean_inprocess(outcome, f"simulate on {case!r}")
 
 
