@@ -170,6 +170,7 @@ def test_a_2_gigabyte_log_is_collected_in_bounded_memory(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     maxrss_kb = int(proc.stderr.rsplit("maxrss_kb", 1)[1].split()[0])
+    print(f"2.2 GB log: {log.stat().st_size / 1e9:.2f} GB read, peak RSS {maxrss_kb / 1000:.0f} MB")
     assert maxrss_kb < 400_000, f"peak RSS {maxrss_kb / 1000:.0f} MB for a 2.2 GB log"
     assert "objective 'accuracy' collected" in proc.stdout
     del resource
