@@ -153,9 +153,9 @@ def test_check_metrics_says_how_many_lines_it_did_not_explain(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the peak memory from /proc")
 def test_a_2_gigabyte_log_is_collected_in_bounded_memory(tmp_path):
     """The audit's 2.2 GB log (slow profile): check-metrics streams it; its peak memory stays small."""
-    import resource
     import subprocess
     import sys
 
@@ -163,14 +163,15 @@ def test_a_2_gigabyte_log_is_collected_in_bounded_memory(tmp_path):
     write_log(log, 2200, every=100_000)
     proc = subprocess.run(
         [sys.executable, "-c",
-         "import resource, sys; from katibsim.cli import main; code = main(sys.argv[1:]); "
-         "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)",
+         # VmHWM: this process's own peak (ru_maxrss would include the forked pytest's size, kept across exec)
+         "import sys; from katibsim.cli import main; code = main(sys.argv[1:]); "
+         "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+         "print('maxrss_kb', hwm, file=sys.stderr); sys.exit(code)",
          "check-metrics", "--collector", "StdOut", "--metric", "accuracy", str(log)],
         capture_output=True, text=True, timeout=1800,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     maxrss_kb = int(proc.stderr.rsplit("maxrss_kb", 1)[1].split()[0])
     print(f"2.2 GB log: {log.stat().st_size / 1e9:.2f} GB read, peak RSS {maxrss_kb / 1000:.0f} MB")
-    assert maxrss_kb < 400_000, f"peak RSS {maxrss_kb / 1000:.0f} MB for a 2.2 GB log"
+    assert maxrss_kb < 250_000, f"peak RSS {maxrss_kb / 1000:.0f} MB for a 2.2 GB log"
     assert "objective 'accuracy' collected" in proc.stdout
-    del resource

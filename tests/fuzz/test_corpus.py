@@ -34,6 +34,15 @@ CASES = [
     ("directory-path-escape.yaml", ["run", "{f}", "--backend", "local", "--out", "{out}", "-q"], 2,
      "leaves the trial's directory"),
 ]
+# Scenario files are read by katibsim/scenario.py, which another branch hardens (issue [hardening]
+# items 3 and 6): these fail (exit 70) on this branch alone. Remove the mark once that branch is in.
+SCENARIO_LOADER = pytest.mark.xfail(reason="scenario loader: hardened on the scenario branch (items 3, 6)", strict=False)
+SCENARIO_CASES = [
+    pytest.param("scenario-huge-int.yaml", ["compare", "{f}", "--out", "{out}", "--no-png", "--jobs", "1"], 2, "5000 digits",
+                 marks=SCENARIO_LOADER, id="scenario-huge-int"),
+    pytest.param("scenario-list-kind.yaml", ["compare", "{f}", "--out", "{out}", "--no-png", "--jobs", "1"], 2,
+                 "assertions[0].kind", marks=SCENARIO_LOADER, id="scenario-list-kind"),
+]
 
 
 def _args(template, name, tmp_path: Path) -> list[str]:
@@ -58,6 +67,14 @@ def test_corpus_case_in_process(case, tmp_path):
     assert not Path("/tmp/katibsim-escape-probe").exists()
 
 
+@pytest.mark.parametrize("name, template, code, needle", SCENARIO_CASES)
+def test_corpus_scenario_case_in_process(name, template, code, needle, tmp_path):
+    args = _args(template, name, tmp_path)
+    outcome = run_inprocess(args[0], *args[1:])
+    assert_clean_inprocess(outcome, f"{args}")
+    assert outcome.code == code and needle in outcome.stderr + outcome.stdout
+
+
 def test_corpus_fifo_named_like_an_event_file(tmp_path):
     folder = tmp_path / "train"
     folder.mkdir()
@@ -68,7 +85,7 @@ def test_corpus_fifo_named_like_an_event_file(tmp_path):
 
 
 def test_every_corpus_file_has_a_case():
-    used = {c[0] for c in CASES} | {"long-line.log"}
+    used = {c[0] for c in CASES} | {p.values[0] for p in SCENARIO_CASES} | {"long-line.log"}
     assert {p.name for p in CORPUS.iterdir()} <= used
 
 
