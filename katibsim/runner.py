@@ -204,6 +204,7 @@ def compute(task: RunTask) -> tuple[str, float]:
     write result files: the process that submitted the run does, so a worker on another machine
     (or one outliving its parent) cannot leave a file behind."""
     t0 = time.perf_counter()
+    _check_parent()
     try:
         envelope = simulate_envelope(task)
     except KatibsimError as err:
@@ -224,6 +225,7 @@ def _init_worker() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     # One BLAS thread per worker: the pool already uses every core.
     try:
         from threadpoolctl import threadpool_limits
@@ -234,17 +236,106 @@ def _init_worker() -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# A pool worker never outlives the comparison that started it
+# --------------------------------------------------------------------------------------------
+_PARENT_PID: int | None = None  # set in pool workers only
+
+
+def _die_with_parent() -> None:
+    """Make this pool worker end when its parent does, however the parent ends (``kill -9`` too).
+
+    Three layers: Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); a daemon
+    thread that waits on multiprocessing's parent sentinel (a pipe the parent holds; it reads
+    end-of-file when the parent is gone) and exits at once, on every platform; and
+    :func:`_check_parent` before each run, for the moments in between (workers write no result
+    file: the submitting process does).
+    """
+    global _PARENT_PID
+    import multiprocessing
+    import signal
+    import sys
+    import threading
+
+    parent = multiprocessing.parent_process()
+    _PARENT_PID = parent.pid if parent is not None and parent.pid else os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the other layers remain
+            pass
+    sentinel = getattr(parent, "sentinel", None) if parent is not None else None
+    if sentinel is not None:
+        from multiprocessing.connection import wait as wait_for
+
+        def watch() -> None:
+            wait_for([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, name="katibsim-parent-watch", daemon=True).start()
+    _check_parent()
+
+
+def _parent_gone() -> bool:
+    return _PARENT_PID is not None and os.getppid() != _PARENT_PID
+
+
+def _check_parent() -> None:
+    """In a pool worker whose parent is gone: exit now, before anything more is run or written."""
+    if _parent_gone():
+        os._exit(1)
+
+
+# --------------------------------------------------------------------------------------------
 # Many runs
 # --------------------------------------------------------------------------------------------
 def load_envelope(path: str | Path) -> dict[str, Any]:
-    """A stored result file (InputError when unreadable or not a katibsim run)."""
+    """A stored result file; InputError when it cannot be read, does not parse or does not match its schema.
+
+    Every such file is treated alike (a truncated file, a stray non-UTF-8 byte, a hand-edited
+    file without ``result`` or with ``trials: 5``): the error says what is wrong, and ``--resume``
+    runs the run again instead of failing later on it.
+    """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as err:
+        raise InputError(f"{path}: not a readable run result: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not a readable run result: not UTF-8 (byte {err.start})") from None
+    except (json.JSONDecodeError, RecursionError, ValueError) as err:
+        # ValueError also covers an integer literal beyond Python's conversion limit.
         raise InputError(f"{path}: not a readable run result: {err}") from None
     if not isinstance(data, dict) or data.get("katibsim_run") != ENVELOPE_VERSION:
         raise InputError(f"{path}: not a katibsim run result (version {ENVELOPE_VERSION})")
+    problem = _envelope_problem(data)
+    if problem:
+        raise InputError(f"{path}: not a valid run result: {problem}")
     return data
+
+
+def _envelope_problem(data: Mapping[str, Any]) -> str | None:
+    """What makes ``data`` unusable as a result file, or None.
+
+    The check is the readers themselves: the engine's ``RunResult.from_dict`` and the report's
+    :func:`run_data` must both accept it, so no later step meets a field of the wrong shape.
+    """
+    from katibsim.engine.result import RunResult
+
+    for key, kind in (("key", str), ("variant", str), ("result", dict)):
+        if not isinstance(data.get(key), kind):
+            return f"{key!r} is missing or not a {'string' if kind is str else 'mapping'}"
+    for key in ("seed", "seed_index"):
+        if isinstance(data.get(key), bool) or not isinstance(data.get(key), int):
+            return f"{key!r} is missing or not an integer"
+    try:
+        RunResult.from_dict(data["result"])
+        run_data(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        what = f"field {err.args[0]!r} is missing" if isinstance(err, KeyError) and err.args else f"{type(err).__name__}: {err}"
+        return f"its result does not match katibsim's schema ({what})"
+    return None
 
 
 def _reusable(task: RunTask) -> bool:

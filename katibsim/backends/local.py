@@ -37,7 +37,7 @@ import numpy as np
 
 from katibsim.backends.base import Backend, Outcome, RunContext, TrialEvent, TrialLaunch
 from katibsim.backends.mapping import CommandPlan, LocalMap, MapEntry, plan_command
-from katibsim.backends.process import SignalGuard, Tail, last_lines, monotonic, reap_group, spawn
+from katibsim.backends.process import SignalGuard, Tail, inside, last_lines, monotonic, reap_group, spawn
 from katibsim.backends.records import TrialRecord, load_records, write_json_atomic, write_record
 from katibsim.errors import InputError, KatibsimError
 from katibsim.spec.model import MetricsCollectorSpec
@@ -259,7 +259,7 @@ class LocalBackend(Backend):
         stopper = CollectorEarlyStopper(rules, self.metric_names, self.objective_type, file_format=fmt,
                                         filters=self.collector.metrics_format)
         source = output if self.collector.kind == "StdOut" else Path(plan.collector_path or output)
-        return stopper, Tail(source)
+        return stopper, Tail(source, root=output.parent if _under(source, output.parent) else None)
 
     def _fail_now(self, launch: TrialLaunch, now: float, reason: str, message: str, output: Path) -> None:
         output.write_text(message + "\n", encoding="utf-8")
@@ -400,15 +400,23 @@ class LocalBackend(Backend):
         from katibsim.collectors import collect
 
         spec = self.collector
+        if spec.kind == "StdOut":
+            source = run.output
+        elif spec.kind == "TensorFlowEvent":
+            source = Path(run.plan.collector_path or run.trial_dir)
+        else:
+            source = Path(run.plan.collector_path or run.output)
+        if _under(source, run.trial_dir) and not inside(source, run.trial_dir):
+            # The trainer replaced part of the path by a symbolic link out of its folder: Katib's
+            # collector would read its own emptyDir; katibsim reads nothing rather than a host file.
+            return None, (f"{source} resolves to {os.path.realpath(source)}, outside the trial's folder (a symbolic "
+                          "link?); katibsim does not read it")
         try:
-            if spec.kind == "StdOut":
-                res = collect(spec, self.metric_names, path=run.output)
-            elif spec.kind == "TensorFlowEvent":
+            if spec.kind == "TensorFlowEvent":
                 katib_path = spec.file_system_path.path if spec.file_system_path else None
-                res = collect(spec, self.metric_names, path=Path(run.plan.collector_path or run.trial_dir),
-                              katib_path=katib_path)
+                res = collect(spec, self.metric_names, path=source, katib_path=katib_path, all_lines=False)
             else:
-                res = collect(spec, self.metric_names, path=Path(run.plan.collector_path or run.output))
+                res = collect(spec, self.metric_names, path=source, all_lines=False)
         except KatibsimError as exc:
             return None, str(exc)
         return res, res.collector_error or ""
@@ -488,6 +496,12 @@ class LocalBackend(Backend):
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
+def _under(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is written as a path inside ``folder`` (before links are resolved)."""
+    p, f = os.path.normpath(path), os.path.normpath(folder)
+    return p == f or p.startswith(f.rstrip(os.sep) + os.sep)
+
+
 def _label(container: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
     return f"container {container.get('name')!r} of the {manifest.get('kind', 'trial')}"
 

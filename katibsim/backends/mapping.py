@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from katibsim.backends.process import inside
 from katibsim.errors import InputError
 
 ANNOTATION = "katibsim.io/local-map"
 TRIAL_DIR = "@trial"
 TRIAL_NAME_ENV = "KATIB_TRIAL_NAME"
+COLLECTOR_PATH_FIELD = "spec.metricsCollectorSpec.source.fileSystemPath.path"
 
 # An absolute path inside a command-line word: at its start, or after '=', ',', a quote or a space
 # (``--log_dir=/train``, ``sh -c "python /opt/x.py"``); it ends at a space, quote, ',', ';' or '='.
@@ -355,6 +357,16 @@ def plan_command(
 
     mount = collector_mount(collector)
 
+    def _contained(local: str, root: str, where: str, path: str, what: str) -> bool:
+        """A path placed under ``root`` must stay there once '..' and symbolic links are resolved."""
+        if inside(local, root):
+            return True
+        problems.append(
+            f"{where}: {path} leaves {what}: it resolves to {os.path.realpath(local)}; katibsim refuses a mapped path "
+            "that climbs out with '..' or a symbolic link (Katib resolves it inside the container)"
+        )
+        return False
+
     def local_path(path: str, where: str) -> str | None:
         norm = _norm_path(path) if path != "/" else path
         hit = local_map.path(norm)
@@ -362,8 +374,13 @@ def plan_command(
             entry, rest = hit
             if entry.value == TRIAL_DIR:
                 local = os.path.join(trial_dir, norm.lstrip("/"))
+                if not _contained(local, trial_dir, where, path, "the trial's directory"):
+                    return None
             else:
-                local = _resolve_value(entry.value, entry.base) + rest
+                root = _resolve_value(entry.value, entry.base)
+                local = root + rest
+                if not _contained(local, root, where, path, f"the folder it is mapped to ({entry.describe()})"):
+                    return None
                 if not _exists_or_parent(local):
                     problems.append(f"{where}: {path} is mapped ({entry.origin}: {entry.describe()}) to {local}, "
                                     "which does not exist")
@@ -372,6 +389,8 @@ def plan_command(
             return local
         if mount is not None and (norm == mount or norm.startswith(mount.rstrip("/") + "/")):
             local = os.path.join(trial_dir, norm.lstrip("/"))
+            if not _contained(local, trial_dir, where, path, "the trial's directory"):
+                return None
             subs.append(Substitution(where, path, local, "the collector's folder, inside the trial's directory"))
             return local
         if _exists_or_parent(path):
@@ -443,16 +462,28 @@ def plan_command(
     if mount is not None:
         hit = local_map.path(mount)
         if hit is not None and hit[0].value != TRIAL_DIR:
-            mount_local = _resolve_value(hit[0].value, hit[0].base) + hit[1]
+            root = _resolve_value(hit[0].value, hit[0].base)
+            mount_local = root + hit[1]
+            what = f"the folder it is mapped to ({hit[0].describe()})"
         else:
+            root = trial_dir
             mount_local = os.path.join(trial_dir, mount.lstrip("/"))
-        dirs.append(mount_local)
+            what = "the trial's directory"
         fsp = collector.file_system_path
         full = _norm_path(fsp.path)
         if full == mount:
             collector_path = mount_local
         else:
             collector_path = mount_local.rstrip("/") + full[len(mount.rstrip("/")):]
+        for local in (mount_local, collector_path):
+            if not inside(local, root):
+                raise LocalMapError(
+                    header,
+                    [f"{COLLECTOR_PATH_FIELD}: {fsp.path} leaves {what}: it resolves to {os.path.realpath(local)}; "
+                     "katibsim refuses a collector path that climbs out with '..' or a symbolic link (Katib would "
+                     "resolve it inside the container)"],
+                )
+        dirs.append(mount_local)
     return CommandPlan(
         argv=tuple(argv),
         env=tuple(env.items()),

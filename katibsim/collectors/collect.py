@@ -8,17 +8,20 @@ The first metric name is the objective (Katib's ``-m obj;add1;add2``).
 
 from __future__ import annotations
 
+import codecs
+import os
+import stat
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from katibsim.collectors import explain as ex
-from katibsim.collectors.gocompat import ZERO_TIMESTAMP
-from katibsim.collectors.json_file import JsonLineParser, parse_json
+from katibsim.collectors.gocompat import ZERO_TIMESTAMP, go_parse_rfc3339
+from katibsim.collectors.json_file import JsonLineParser
 from katibsim.collectors.model import CollectionResult, Explanation, MetricLog
 from katibsim.collectors.observation import metrics_unavailable, raw_metrics, report, to_observation
-from katibsim.collectors.text import TextLineParser, compile_filters, parse_text
+from katibsim.collectors.text import TextLineParser, compile_filters
 from katibsim.collectors.tfevent import TfEventParse, parse_tfevents, rfc3339_seconds
 from katibsim.errors import InputError
 from katibsim.spec.model import MetricsCollectorSpec
@@ -52,9 +55,71 @@ def _check(spec: MetricsCollectorSpec, metric_names: Sequence[str]) -> tuple[str
     return names
 
 
-def _read_text(path: Path) -> str:
-    # Go reads bytes; invalid UTF-8 becomes U+FFFD for its regexps and JSON decoder alike.
-    return path.read_bytes().decode("utf-8", errors="replace")
+# Explanations kept per collection: each is clipped to a line's first 200 characters, so a
+# huge log costs bounded memory; the lines beyond are counted (``explanations_cut``).
+MAX_EXPLANATIONS = 10_000
+READ_CHUNK = 1 << 20
+
+
+class NotRegularFile(InputError):
+    """A path that is not a regular file (a named pipe, a device, a socket): reading it could block for ever."""
+
+
+def read_chunks(path: Path, *, chunk_size: int = READ_CHUNK) -> Iterator[str]:
+    """A regular file's text, decoded piece by piece (memory bounded by ``chunk_size``).
+
+    Go reads bytes; invalid UTF-8 becomes U+FFFD for its regexps and JSON decoder alike, which an
+    incremental decoder reproduces across chunk boundaries. The file is opened without blocking
+    and refused unless it is a regular file, so a named pipe cannot hang the reader.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{path}: not a regular file ({_file_kind(mode)}); katibsim reads only regular files")
+        os.set_blocking(fd, True)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while True:
+            data = os.read(fd, chunk_size)
+            if not data:
+                break
+            yield decoder.decode(data)
+        yield decoder.decode(b"", final=True)
+    finally:
+        os.close(fd)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+class _Explained:
+    """The explanations a collection keeps while it streams: relevant lines first, within a budget."""
+
+    def __init__(self, explain: Callable[[Any], Explanation], *, all_lines: bool, limit: int):
+        self.explain = explain
+        self.all_lines = all_lines
+        self.limit = limit
+        self.kept: list[Explanation] = []
+        self.not_shown = 0  # lines that mention no metric, not kept (all_lines=False)
+        self.cut = 0  # lines beyond the budget
+
+    def __call__(self, trace: Any) -> None:
+        e = self.explain(trace)
+        if not e.relevant and not self.all_lines:
+            self.not_shown += 1
+        elif len(self.kept) >= self.limit:
+            self.cut += 1
+        else:
+            self.kept.append(e)
 
 
 def collect(
@@ -65,6 +130,8 @@ def collect(
     path: Path | None = None,
     katib_path: str | None = None,
     now: float | None = None,
+    all_lines: bool = True,
+    max_explanations: int = MAX_EXPLANATIONS,
 ) -> CollectionResult:
     """What Katib's collector of ``spec`` reports for one finished trial, and the observation.
 
@@ -76,6 +143,11 @@ def collect(
       Experiment names it (``fileSystemPath.path``) when ``path`` stands in for it.
     ``now`` (epoch seconds) stamps the TensorFlowEvent collector's "unavailable" log.
 
+    A file is read line by line (Katib's one-shot collector reads it whole and splits it at
+    "\\n"; the lines, and so the result, are the same), keeping at most ``max_explanations``
+    explanations, and those of lines that mention no metric only with ``all_lines``: memory
+    grows with the metric values found, not with the size of the log.
+
     Raises InputError for a spec Katib's webhook would reject or a kind katibsim cannot emulate.
     """
     names = _check(spec, metric_names)
@@ -85,19 +157,52 @@ def collect(
         if katib_path is None and spec.file_system_path is not None and spec.file_system_path.path:
             katib_path = spec.file_system_path.path if Path(path).is_dir() else None
         return _collect_tfevents(Path(path), names, katib_path, now)
-    if text is None:
+    chunks: Iterable[str]
+    if text is not None:
+        chunks = (text,)
+    else:
         if path is None:
             raise InputError(f"the {spec.kind} collector needs the log text or a file path")
         path = Path(path)
         if not path.is_file():
+            why = "is not a regular file" if path.exists() else "does not exist"
             return _crashed(
                 names,
-                f"Katib's collector fails to open the metrics file {str(path)!r} and reports nothing",
+                f"Katib's collector fails to open the metrics file {str(path)!r} ({why}) and reports nothing",
             )
-        text = _read_text(path)
+        chunks = read_chunks(path)
+    return collect_chunks(spec, names, chunks, all_lines=all_lines, max_explanations=max_explanations)
+
+
+def collect_chunks(
+    spec: MetricsCollectorSpec,
+    metric_names: Sequence[str],
+    chunks: Iterable[str],
+    *,
+    all_lines: bool = True,
+    max_explanations: int = MAX_EXPLANATIONS,
+) -> CollectionResult:
+    """:func:`collect` for a StdOut or File log arriving in pieces (a file being read, standard input)."""
+    names = _check(spec, metric_names)
+    parser: TextLineParser | JsonLineParser
     if file_format(spec) == "JSON":
-        return finish_json(parse_json(text, names))
-    return finish_text(parse_text(text, names, spec.metrics_format))
+        numbers = ex.JsonNumbers()
+
+        def explain_json(trace: Any) -> Explanation:
+            numbers.add(trace)
+            return ex.explain_json_line(trace)
+
+        explained = _Explained(explain_json, all_lines=all_lines, limit=max_explanations)
+        parser = JsonLineParser(names, keep_traces=False, on_trace=explained)
+        for chunk in chunks:
+            parser.feed(chunk)
+        return finish_json(parser, explained=explained, numbers=numbers)
+    filters = compile_filters(spec.metrics_format)
+    explained = _Explained(lambda t: ex.explain_text_line(t, names, filters), all_lines=all_lines, limit=max_explanations)
+    parser = TextLineParser(names, filters, keep_traces=False, on_trace=explained, skip_unmentioned=not all_lines)
+    for chunk in chunks:
+        parser.feed(chunk)
+    return finish_text(parser, explained=explained)
 
 
 def _crashed(names: tuple[str, ...], why: str, explanations: Sequence[Explanation] = (), warnings: Sequence[str] = ()) -> CollectionResult:
@@ -121,6 +226,9 @@ def _finish(
     unavailable_timestamp: str,
 ) -> CollectionResult:
     logs = report(found, names, unavailable_timestamp=unavailable_timestamp)
+    refusal = db_refusal(logs)
+    if refusal:
+        return _crashed(names, refusal, explanations, warnings)
     objective_found = any(log.name == names[0] for log in found)
     if not objective_found:
         warnings.insert(0, ex.objective_missing_warning(names[0], found))
@@ -142,12 +250,30 @@ def _finish(
     )
 
 
-def finish_text(parser: TextLineParser) -> CollectionResult:
+def db_refusal(logs: Sequence[MetricLog]) -> str | None:
+    """Why Katib's DB manager would refuse the whole report, or None.
+
+    ``RegisterObservationLog`` parses every timestamp with Go's ``time.Parse(RFC3339Nano)``,
+    which takes only 4-digit years; a JSON epoch beyond 9999-12-31 (or before year 0) formats
+    to a timestamp it cannot parse. The report call then fails and the collector exits without
+    recording anything (``klog.Fatalf("Failed to Report logs")``).
+    """
+    for log in logs:
+        if log.timestamp and go_parse_rfc3339(log.timestamp) is None:
+            where = f" ({log.where})" if log.where else ""
+            return (
+                f"Katib's DB manager cannot parse the timestamp {log.timestamp!r}{where} (Go's RFC3339 takes a "
+                "4-digit year) and refuses the whole report, so the collector fails"
+            )
+    return None
+
+
+def finish_text(parser: TextLineParser, *, explained: _Explained | None = None) -> CollectionResult:
     """The result of a closed (or finished) TEXT parser — also for live parsing by a backend."""
     parser.close()
     names = parser.metric_names
     filters = parser.filters
-    explanations = [ex.explain_text_line(t, names, filters) for t in parser.traces]
+    explanations = explained.kept if explained is not None else [ex.explain_text_line(t, names, filters) for t in parser.traces]
     warnings: list[str] = []
     for entry in filters.split_at_semicolon:
         warnings.append(
@@ -156,22 +282,34 @@ def finish_text(parser: TextLineParser) -> CollectionResult:
         )
     crash = filters.crash
     if crash:
-        return _crashed(names, crash, explanations, warnings)
-    return _finish(names, parser.logs, explanations, warnings, ZERO_TIMESTAMP)
+        result = _crashed(names, crash, explanations, warnings)
+    else:
+        result = _finish(names, parser.logs, explanations, warnings, ZERO_TIMESTAMP)
+    return _with_counts(result, explained, parser.skipped_lines)
 
 
-def finish_json(parser: JsonLineParser) -> CollectionResult:
+def finish_json(
+    parser: JsonLineParser, *, explained: _Explained | None = None, numbers: ex.JsonNumbers | None = None
+) -> CollectionResult:
     """The result of a closed JSON-lines parser."""
     parser.close()
     names = parser.metric_names
-    explanations = [ex.explain_json_line(t) for t in parser.traces]
+    explanations = explained.kept if explained is not None else [ex.explain_json_line(t) for t in parser.traces]
     warnings: list[str] = []
-    numbers = ex.json_numbers_warning(parser.traces)
-    if numbers:
-        warnings.append(numbers)
+    number_warning = numbers.warning() if numbers is not None else ex.json_numbers_warning(parser.traces)
+    if number_warning:
+        warnings.append(number_warning)
     if parser.error:
-        return _crashed(names, f"Katib's JSON collector cannot parse {parser.error}", explanations, warnings)
-    return _finish(names, parser.final_logs, explanations, warnings, ZERO_TIMESTAMP)
+        result = _crashed(names, f"Katib's JSON collector cannot parse {parser.error}", explanations, warnings)
+    else:
+        result = _finish(names, parser.final_logs, explanations, warnings, ZERO_TIMESTAMP)
+    return _with_counts(result, explained)
+
+
+def _with_counts(result: CollectionResult, explained: _Explained | None, skipped: int = 0) -> CollectionResult:
+    if explained is None or not (explained.not_shown or explained.cut or skipped):
+        return result
+    return replace(result, lines_not_shown=explained.not_shown + skipped, explanations_cut=explained.cut)
 
 
 def _collect_tfevents(directory: Path, names: tuple[str, ...], katib_path: str | None, now: float | None) -> CollectionResult:
@@ -188,6 +326,12 @@ def _collect_tfevents(directory: Path, names: tuple[str, ...], katib_path: str |
             if match.file is trace:
                 explanations.append(ex.explain_tag(match, names, rel))
     warnings = ex.prefix_warnings(parsed.matches)
+    skipped = [Path(t.path).relative_to(base).as_posix() for t in parsed.files if t.skipped]
+    if skipped:
+        warnings.append(
+            f"skipped {len(skipped)} path(s) that are not regular files (named pipes, devices): {', '.join(skipped[:5])}"
+            + (" ..." if len(skipped) > 5 else "") + "; Katib's collector would block reading them"
+        )
     if not parsed.files:
         warnings.append(f"no files under {str(directory)!r}")
     stamp = rfc3339_seconds(time.time() if now is None else now)

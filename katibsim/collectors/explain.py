@@ -227,6 +227,8 @@ def explain_event_file(trace: EventFileTrace, rel: str) -> Explanation | None:
     if trace.tags and not trace.error:
         return None
     looks_like_events = "tfevents" in rel
+    if trace.skipped:
+        return Explanation(rel, "", reasons=(f"skipped: {trace.skipped}",), relevant=True, file=trace.path)
     if trace.error:
         reason = f"not loaded: {trace.error}; Katib skips the file"
     elif looks_like_events:
@@ -306,23 +308,43 @@ def observation_warnings(metrics: Sequence[RawMetric], metric_names: Sequence[st
     return out
 
 
-def json_numbers_warning(traces: Sequence[JsonLineTrace]) -> str | None:
-    """The JSON trap: numbers that Katib ignored, grouped by metric."""
-    ignored: dict[str, list[tuple[int, object]]] = {}
-    for trace in traces:
+class JsonNumbers:
+    """The JSON trap, gathered line by line: numbers Katib ignored, per metric (the first few kept)."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self.hits: dict[str, list[tuple[int, object]]] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, trace: JsonLineTrace) -> None:
         for key in trace.keys:
             if key.status == "number":
-                ignored.setdefault(key.metric, []).append((trace.lineno, key.raw))
-    if not ignored:
-        return None
-    parts = []
-    for metric, hits in ignored.items():
-        lines = ", ".join(str(n) for n, _ in hits[:5]) + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
-        parts.append(f"'{metric}' on line{'s' if len(hits) > 1 else ''} {lines} (e.g. {hits[0][1]!r})")
-    return (
-        "JSON numbers ignored — Katib's JSON collector takes only string values (\"accuracy\": \"0.9\"): "
-        + "; ".join(parts)
-    )
+                self.counts[key.metric] = self.counts.get(key.metric, 0) + 1
+                shown = self.hits.setdefault(key.metric, [])
+                if len(shown) < self.SHOWN:
+                    shown.append((trace.lineno, key.raw))
+
+    def warning(self) -> str | None:
+        if not self.hits:
+            return None
+        parts = []
+        for metric, hits in self.hits.items():
+            count = self.counts[metric]
+            lines = ", ".join(str(n) for n, _ in hits) + (f" and {count - len(hits)} more" if count > len(hits) else "")
+            parts.append(f"'{metric}' on line{'s' if count > 1 else ''} {lines} (e.g. {hits[0][1]!r})")
+        return (
+            "JSON numbers ignored — Katib's JSON collector takes only string values (\"accuracy\": \"0.9\"): "
+            + "; ".join(parts)
+        )
+
+
+def json_numbers_warning(traces: Sequence[JsonLineTrace]) -> str | None:
+    """The JSON trap: numbers that Katib ignored, grouped by metric."""
+    numbers = JsonNumbers()
+    for trace in traces:
+        numbers.add(trace)
+    return numbers.warning()
 
 
 def prefix_warnings(matches: Sequence[TagMatch]) -> list[str]:

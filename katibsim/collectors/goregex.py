@@ -1,48 +1,32 @@
-"""Katib's metric filters are Go (RE2) regular expressions: compile them for Python's ``re``.
+"""Katib's metric filters are Go regular expressions: compile and run them with RE2, Go's engine family.
 
-The translation keeps Go's meaning where the two dialects differ in ways a metrics filter can
-meet: ASCII ``\\w``/``\\d``/``\\b``; ``\\s`` without ``\\v``; ``\\z``; ``\\Q...\\E``; POSIX
-classes like ``[[:digit:]]``; ``(?<name>...)``; ``{,n}`` being a literal; octal escapes.
-Constructs Go refuses (look-around, back-references, possessive and atomic groups) are refused
-here with Go's reason, because Katib's webhook rejects such a filter (§2.2, §6.2).
+Go's ``regexp`` is an RE2 implementation: the same syntax (Perl flags: ASCII ``\\w``/``\\d``/
+``\\b``, ``\\s`` without ``\\v``, ``\\pL``, ``\\Q...\\E``, ``(?U)``, ``{,n}`` as a literal) and the
+same guarantee, matching in time linear in the text, whatever the filter. katibsim uses Google's
+C++ RE2 (package ``google-re2``) on the line's UTF-8 bytes, as Go matches a string's bytes, so a
+filter like ``(.*)(.*)(.*)(.*)=(y)`` cannot backtrack for ever on a long line.
+
+Where the two implementations differ, Go's answer is kept: ``\\C`` (one byte) is refused as Go
+refuses it, and RE2's error texts are given Go's wording (``invalid nested repetition operator``
+...), because Katib's webhook rejects a filter Go cannot compile (katib.md §2.2, §6.2).
 :func:`find_all_submatch` reproduces ``Regexp.FindAllStringSubmatch(s, -1)``, including how it
 steps over empty matches.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
 from dataclasses import dataclass
+
+import re2
 
 from katibsim.errors import InputError
 
 # Katib's DefaultFilter (pkg/metricscollector/v1beta1/common/const.go, since v0.13): name=value.
 DEFAULT_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
-# The filter before v0.13 and in v1alpha3 (no exponent, no leading "."), for documentation.
-LEGACY_DEFAULT_FILTER = r"([\w|-]+)\s*=\s*((-?\d+)(\.\d+)?)"
-
-_GO_SPACE_CLASS = r"\t\n\f\r "
-_POSIX = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "ascii": r"\x00-\x7f",
-    "blank": r"\t ",
-    "cntrl": r"\x00-\x1f\x7f",
-    "digit": "0-9",
-    "graph": r"!-~",
-    "lower": "a-z",
-    "print": r" -~",
-    "punct": r"!-/:-@\[-`{-~",
-    "space": r"\t\n\v\f\r ",
-    "upper": "A-Z",
-    "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
-}
 
 
 class GoRegexError(InputError):
-    """A filter Katib's webhook would reject, or one katibsim cannot reproduce in Python."""
+    """A filter Katib's webhook would reject, or one katibsim cannot reproduce."""
 
     def __init__(self, pattern: str, reason: str, *, katib_rejects: bool = True):
         self.pattern = pattern
@@ -54,175 +38,103 @@ class GoRegexError(InputError):
 
 @dataclass(frozen=True)
 class GoRegex:
-    """A compiled Go regexp: the original text, its Python translation, and its group count."""
+    """A compiled Go regexp: the original text and the RE2 program that runs it on UTF-8 bytes."""
 
     source: str
-    python: str
-    compiled: re.Pattern[str]
+    compiled: re2._Regexp
 
     @property
     def groups(self) -> int:
         return self.compiled.groups
 
 
-_QUANT = re.compile(r"[*+?]|\{(\d+)(?:,(\d*))?\}")
+def _options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every refusal to stderr; the error is ours to report
+    return options
 
 
-def _escape(p: str, i: int, in_class: bool) -> tuple[str, int]:
-    """Translate the escape at ``p[i] == "\\"``; return (python text, next index)."""
-    if i + 1 >= len(p):
-        raise GoRegexError(p, "trailing backslash at end of expression")
-    e = p[i + 1]
-    if e == "Q":
-        end = p.find("\\E", i + 2)
-        literal = p[i + 2 :] if end < 0 else p[i + 2 : end]
-        return "".join(re.escape(ch) for ch in literal), len(p) if end < 0 else end + 2
-    if e in "pP":
-        raise GoRegexError(p, "Unicode classes (\\p, \\P) cannot be expressed in Python's re", katib_rejects=False)
-    if e == "s":
-        return (_GO_SPACE_CLASS if in_class else f"[{_GO_SPACE_CLASS}]"), i + 2
-    if e == "S" and not in_class:
-        return f"[^{_GO_SPACE_CLASS}]", i + 2
-    if e == "z" and not in_class:
-        return r"\Z", i + 2
-    if e in "01234567":
-        j = i + 2
-        while j < len(p) and j < i + 4 and p[j] in "01234567":
-            j += 1
-        if e != "0" and j == i + 2:
-            raise GoRegexError(p, f"invalid escape sequence: `\\{e}` (Go has no back-references)")
-        code = int(p[i + 1 : j], 8)
-        return ("\\x%02x" % code if code < 256 else "\\u%04x" % code), j
-    if e == "x" and p.startswith("{", i + 2):
-        end = p.find("}", i + 3)
-        digits = p[i + 3 : end] if end > 0 else ""
-        if not re.fullmatch(r"[0-9A-Fa-f]+", digits) or int(digits, 16) > 0x10FFFF:
-            raise GoRegexError(p, f"invalid escape sequence: `{p[i : end + 1 if end > 0 else len(p)]}`")
-        return "\\U%08x" % int(digits, 16), end + 1
-    if e.isalnum() and e not in ("aftnrvx" + ("dDwWsS" if in_class else "dDwWsSbBA")):
-        raise GoRegexError(p, f"invalid escape sequence: `\\{e}`")
-    return p[i : i + 2], i + 2
+# RE2's error texts -> Go's regexp/syntax ErrorCode texts for the same problem.
+_GO_WORDING = (
+    ("bad repetition operator", "invalid nested repetition operator"),
+    ("no argument for repetition operator", "missing argument to repetition operator"),
+    ("invalid perl operator", "invalid or unsupported Perl syntax"),
+    ("invalid repetition size", "invalid repeat count"),
+    ("missing )", "missing closing )"),
+    ("missing ]", "missing closing ]"),
+    ("trailing \\", "trailing backslash at end of expression"),
+    ("invalid named capture group", "invalid named capture"),
+)
 
 
-def _translate(p: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(p)
-    after_quantifier = False
+def _go_reason(message: str) -> tuple[str, bool]:
+    """Go's wording of an RE2 refusal, and whether Go refuses it too."""
+    if "pattern too large" in message:
+        return "the expression is too large for RE2's memory budget (Go's limit differs)", False
+    code, sep, arg = message.partition(": ")
+    for ours, go in _GO_WORDING:
+        if code == ours:
+            code = go
+            break
+    return (f"{code}: `{arg}`" if sep else code), True
+
+
+def _go_only_refusals(pattern: str) -> str | None:
+    """What Go refuses that C++ RE2 accepts: ``\\C`` (match one byte), outside ``\\Q...\\E``."""
+    i, n = 0, len(pattern)
     while i < n:
-        c = p[i]
-        if c == "\\":
-            text, i = _escape(p, i, in_class=False)
-            out.append(text)
-            after_quantifier = False
-            continue
-        if c == "[":
-            i = _translate_class(p, i, out)
-            after_quantifier = False
-            continue
-        if c == "(" and p.startswith("(?", i):
-            rest = p[i + 2 :]
-            if rest[:1] in ("=", "!", ">", "#") or rest[:2] in ("<=", "<!"):
-                raise GoRegexError(p, f"invalid or unsupported Perl syntax: `(?{rest[:2] if rest[:1] == '<' else rest[:1]}`")
-            if rest.startswith("<"):
-                out.append("(?P<")  # Go 1.22 also takes (?<name>...); Python 3.11 does not
-                i += 3
-                continue
-            flags = re.match(r"[imsU-]*", rest).group(0)
-            if "U" in flags:
-                raise GoRegexError(p, "the ungreedy flag (?U) cannot be expressed in Python's re", katib_rejects=False)
-        m = _QUANT.match(p, i) if c in "*+?{" else None
-        if c == "{" and m is None:
-            out.append(r"\{")  # a brace that is not a repetition is a literal in Go
+        if pattern[i] != "\\":
             i += 1
             continue
-        if m is not None:
-            if after_quantifier:
-                raise GoRegexError(p, f"invalid nested repetition operator: `{p[max(0, i - 1) : m.end()]}`")
-            for num in (m.group(1), m.group(2)):
-                if num and int(num) > 1000:
-                    raise GoRegexError(p, f"invalid repeat count: `{m.group(0)}`")
-            out.append(m.group(0))
-            i = m.end()
-            if p.startswith("?", i):  # lazy form
-                out.append("?")
-                i += 1
-            after_quantifier = True
+        if i + 1 < n and pattern[i + 1] == "Q":
+            end = pattern.find("\\E", i + 2)
+            i = n if end < 0 else end + 2
             continue
-        out.append(c)
-        after_quantifier = False
-        i += 1
-    return "".join(out)
-
-
-def _translate_class(p: str, i: int, out: list[str]) -> int:
-    """Translate the bracket expression starting at ``p[i] == "["``; return the index after it."""
-    start = i
-    out.append("[")
-    i += 1
-    if p.startswith("^", i):
-        out.append("^")
-        i += 1
-    first = True
-    while i < len(p):
-        c = p[i]
-        if c == "]" and not first:
-            out.append("]")
-            return i + 1
-        first = False
-        if c == "\\":
-            text, i = _escape(p, i, in_class=True)
-            out.append(text)
-            continue
-        if c == "[" and p.startswith("[:", i):
-            end = p.find(":]", i + 2)
-            name = p[i + 2 : end] if end > 0 else ""
-            if end > 0 and re.fullmatch(r"\^?[a-z]+", name):
-                cls = _POSIX.get(name.lstrip("^"))
-                if cls is None:
-                    raise GoRegexError(p, f"invalid character class range: `[:{name}:]`")
-                if name.startswith("^"):
-                    raise GoRegexError(p, f"a negated POSIX class `[:{name}:]` inside a set cannot be expressed in Python's re", katib_rejects=False)
-                out.append(cls)
-                i = end + 2
-                continue
-        # Escape what Python would read as a nested set or a future set operation.
-        out.append("\\" + c if c in "[&~|]" else c)
-        i += 1
-    raise GoRegexError(p, f"missing closing ]: `{p[start:]}`")
+        if i + 1 < n and pattern[i + 1] == "C":
+            return "invalid escape sequence: `\\C`"
+        i += 2
+    return None
 
 
 def compile_go(pattern: str) -> GoRegex:
-    """Compile a Katib filter (Go RE2 syntax) into an equivalent Python pattern.
+    """Compile a Katib filter (Go RE2 syntax).
 
     Raises :class:`GoRegexError` when Go would reject it (Katib's webhook then refuses the
-    Experiment with "invalid filter") or when Python cannot express it.
+    Experiment with "invalid filter").
     """
-    python = _translate(pattern)
+    refused = _go_only_refusals(pattern)
+    if refused:
+        raise GoRegexError(pattern, refused)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compiled = re.compile(python, re.ASCII)
-    except re.error as err:
-        # Go applies a flag group like "a(?i)b" to the rest of the expression; Python 3.11 only
-        # takes flags at the start. Everything else Python refuses, Go refuses too.
-        python_only = "global flags not at the start" in str(err)
-        raise GoRegexError(pattern, str(err), katib_rejects=not python_only) from None
-    return GoRegex(source=pattern, python=python, compiled=compiled)
+        compiled = re2.compile(pattern.encode("utf-8", "replace"), _options())
+    except re2.error as err:
+        text = err.args[0] if err.args else str(err)
+        reason, go_rejects = _go_reason(text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text))
+        raise GoRegexError(pattern, reason, katib_rejects=go_rejects) from None
+    return GoRegex(source=pattern, compiled=compiled)
+
+
+def _rune_width(lead: int) -> int:
+    return 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
 
 
 def find_all_submatch(regex: GoRegex, s: str) -> list[tuple[int, int, list[str]]]:
     """``FindAllStringSubmatch(s, -1)`` with positions: (start, end, [whole, group1, ...]).
 
-    Groups that did not take part are "" (Go), not None. Go skips an empty match that touches
-    the previous match and then moves on by one character, where Python's ``finditer`` would
-    retry at the same place; the loop below follows Go.
+    Positions are indexes into ``s`` (characters). Groups that did not take part are "" (Go),
+    not None. Go skips an empty match that touches the previous match and then moves on by one
+    character; the loop below follows Go (``regexp.go: allMatches``).
     """
+    data = s.encode("utf-8", "replace")
+    ascii_only = len(data) == len(s)
+    to_char = _OffsetMap(data) if not ascii_only else None
     result: list[tuple[int, int, list[str]]] = []
     pos = 0
     prev_end = -1
+    end_of_text = len(data)
     pat = regex.compiled
-    while pos <= len(s):
-        m = pat.search(s, pos)
+    while pos <= end_of_text:
+        m = pat.search(data, pos)
         if m is None:
             break
         start, end = m.span()
@@ -230,20 +142,40 @@ def find_all_submatch(regex: GoRegex, s: str) -> list[tuple[int, int, list[str]]
         if end == pos:  # an empty match right here
             if start == prev_end:
                 accept = False
-            pos += 1
+            pos += _rune_width(data[pos]) if pos < end_of_text else 1
         else:
             pos = end
         prev_end = end
         if accept:
-            result.append((start, end, [m.group(0)] + [g if g is not None else "" for g in m.groups()]))
+            found = [m.group(0)] + [g if g is not None else b"" for g in m.groups()]
+            texts = [g.decode("utf-8", "replace") for g in found]
+            if to_char is not None:
+                start, end = to_char(start), to_char(end)
+            result.append((start, end, texts))
     return result
 
 
+class _OffsetMap:
+    """Byte offsets of a UTF-8 text -> character offsets, for offsets that mostly increase."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.byte = 0
+        self.char = 0
+
+    def __call__(self, offset: int) -> int:
+        if offset < self.byte:
+            self.byte, self.char = 0, 0
+        self.char += len(self.data[self.byte : offset].decode("utf-8", "replace"))
+        self.byte = offset
+        return self.char
+
+
 # Katib's validator: "two top subexpressions are required" is really this regexp (validator.go),
-# which only asks for two "(...)" pairs anywhere in the text.
-_TWO_BRACKETS = re.compile(r".*\(.*\).*\(.*\).*")
+# which only asks for two "(...)" pairs anywhere in the text. Run by RE2 too: it is linear.
+_TWO_BRACKETS = re2.compile(rb".*\(.*\).*\(.*\).*", _options())
 
 
 def has_two_subexpressions(pattern: str) -> bool:
-    """Katib's (loose) check on a metricsFormat entry; Go's ``.`` stops at newlines like Python's."""
-    return _TWO_BRACKETS.search(pattern) is not None
+    """Katib's (loose) check on a metricsFormat entry; Go's ``.`` stops at newlines."""
+    return _TWO_BRACKETS.search(pattern.encode("utf-8", "replace")) is not None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from katibsim.collectors.gocompat import (
     ZERO_TIMESTAMP,
@@ -157,8 +157,10 @@ class JsonLineParser(LineParser[JsonLineTrace]):
     so :attr:`final_logs` is empty although :attr:`logs` holds what the lines gave.
     """
 
-    def __init__(self, metric_names: Sequence[str], *, keep_traces: bool = True):
-        super().__init__(metric_names, keep_traces=keep_traces)
+    def __init__(
+        self, metric_names: Sequence[str], *, keep_traces: bool = True, on_trace: Callable[[JsonLineTrace], None] | None = None
+    ):
+        super().__init__(metric_names, keep_traces=keep_traces, on_trace=on_trace)
         self.error: str | None = None
 
     @property

@@ -119,6 +119,10 @@ class CollectionResult:
     raw_metrics: tuple[RawMetric, ...] = ()
     collector_error: str | None = None
     collected: tuple[MetricLog, ...] = field(default=(), repr=False)
+    # Lines read but not explained: ones that mention no metric (when only relevant lines are
+    # kept), and ones beyond the explanation budget of a very long log.
+    lines_not_shown: int = 0
+    explanations_cut: int = 0
 
     @property
     def objective(self) -> str:
@@ -152,4 +156,6 @@ class CollectionResult:
             "logs": [m.to_dict() for m in self.logs],
             "warnings": list(self.warnings),
             "explanations": [e.to_dict() for e in self.explanations],
+            "lines_not_shown": self.lines_not_shown,
+            "explanations_cut": self.explanations_cut,
         }

@@ -19,7 +19,7 @@ gives exactly what Katib's one-shot parse of the finished file gives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from katibsim.collectors.gocompat import ZERO_TIMESTAMP, go_parse_rfc3339, go_trim_space
 from katibsim.collectors.goregex import (
@@ -160,11 +160,30 @@ class TextLineParser(LineParser[TextLineTrace]):
     """Incremental TEXT parser: ``feed`` text as a process writes it, ``close`` at the end.
 
     ``feed`` returns the metric logs of the lines it completed. Line numbers start at 1. With
-    ``keep_traces=False`` only the logs are kept (for long-running processes).
+    ``keep_traces=False`` only the logs are kept (for long-running processes); with
+    ``skip_unmentioned`` lines that mention no metric name, in any case, are only counted.
     """
 
-    def __init__(self, metric_names: Sequence[str], filters: TextFilters | Sequence[str] | None = None, *, keep_traces: bool = True):
-        super().__init__(metric_names, keep_traces=keep_traces)
+    def __init__(
+        self,
+        metric_names: Sequence[str],
+        filters: TextFilters | Sequence[str] | None = None,
+        *,
+        keep_traces: bool = True,
+        on_trace: Callable[[TextLineTrace], None] | None = None,
+        skip_unmentioned: bool = False,
+    ):
+        super().__init__(metric_names, keep_traces=keep_traces, on_trace=on_trace)
+        if skip_unmentioned:
+            # Lines that name no metric even ignoring case: Katib skips them, and there is nothing
+            # to explain (a case-insensitive mention is explained: "Accuracy" is not "accuracy").
+            lowered = tuple(m.lower() for m in self.metric_names)
+
+            def unmentioned(line: str) -> bool:
+                low = line.lower()
+                return not any(m in low for m in lowered)
+
+            self._skippable = unmentioned
         self.filters = filters if isinstance(filters, TextFilters) else compile_filters(filters)
 
     def _parse_line(self, line: str, lineno: int) -> TextLineTrace:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,6 +83,7 @@ class EventFileTrace:
     tags: tuple[TagEvents, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = ()
+    skipped: str | None = None  # why katibsim did not open it (not a regular file)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,22 @@ def find_all_files(directory: Path) -> list[Path]:
 
 
 def load_event_file(path: Path, katib_path: str) -> EventFileTrace:
-    """Load one file like Katib's ``parse_summary``: TENSORS and SCALARS, every event kept."""
+    """Load one file like Katib's ``parse_summary``: TENSORS and SCALARS, every event kept.
+
+    A path that is not a regular file (a named pipe called ``events.out.tfevents.x``, a device)
+    is not opened: reading it could block for ever (Katib's collector would hang on it).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        return EventFileTrace(str(path), katib_path, error=f"{type(err).__name__}: {err.strerror or err}")
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device or special file"
+        return EventFileTrace(
+            str(path), katib_path,
+            skipped=f"not a regular file ({kind}): reading it could block for ever, so katibsim does not open it "
+            "(Katib's collector would wait on it)",
+        )
     EventAccumulator, SCALARS, TENSORS, make_ndarray = _tensorboard()
     capture = _Capture()
     logger = logging.getLogger("tensorboard")
@@ -177,13 +194,21 @@ def parse_tfevents(
         rel = path.relative_to(directory).as_posix()
         katib_path = posixpath.join(base.replace(os.sep, "/"), rel)
         trace = load_event_file(path, katib_path)
+        found: list[TagMatch] = []
+        try:
+            for tag in trace.tags:
+                metrics = tuple(m for m in metric_names if should_consider(tag.tag, m, katib_path))
+                logs = tuple(
+                    MetricLog(timestamp=rfc3339_seconds(wall), name=m, value=value, step=step, where=f"{rel}: tag {tag.tag}")
+                    for m in metrics
+                    for wall, step, value in tag.events
+                )
+                found.append(TagMatch(trace, tag, metrics, logs))
+        except (ValueError, OverflowError, OSError) as err:
+            # A wall time datetime cannot hold (beyond year 9999): Katib's parse_summary raises
+            # for the file and its loop skips the whole file with "Unexpected error".
+            trace = EventFileTrace(trace.path, trace.katib_path, error=f"{type(err).__name__}: {err}", notes=trace.notes)
+            found = []
         files.append(trace)
-        for tag in trace.tags:
-            metrics = tuple(m for m in metric_names if should_consider(tag.tag, m, katib_path))
-            logs = tuple(
-                MetricLog(timestamp=rfc3339_seconds(wall), name=m, value=value, step=step, where=f"{rel}: tag {tag.tag}")
-                for m in metrics
-                for wall, step, value in tag.events
-            )
-            matches.append(TagMatch(trace, tag, metrics, logs))
+        matches.extend(found)
     return TfEventParse(tuple(files), tuple(matches))

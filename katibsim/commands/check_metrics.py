@@ -7,13 +7,14 @@ would be MetricsUnavailable, or Katib's collector would fail and report nothing)
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from katibsim.collectors import DEFAULT_FILTER, CollectionResult, Explanation, collect, file_format
-from katibsim.collectors.collect import FILE, STDOUT, TFEVENT
+from katibsim.collectors.collect import FILE, MAX_EXPLANATIONS, READ_CHUNK, STDOUT, TFEVENT, collect_chunks
 from katibsim.errors import InputError, SpecError
 from katibsim.spec.model import FileSystemPath, MetricsCollectorSpec
 
@@ -97,25 +98,35 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise InputError(f"metric names must differ: {', '.join(names)}")
 
-    text: str | None = None
-    path: Path | None = None
     if args.log == "-":
         if spec.kind == TFEVENT:
             raise InputError("the TensorFlowEvent collector reads a directory, not standard input")
-        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        chunks = (decoder.decode(b) for b in iter(lambda: sys.stdin.buffer.read(READ_CHUNK), b""))
+        result = collect_chunks(spec, names, _then_flush(chunks, decoder), all_lines=args.all)
     else:
         path = Path(args.log)
         if not path.exists():
             raise InputError(f"{args.log}: no such file or directory")
         if spec.kind != TFEVENT and path.is_dir():
             raise InputError(f"{args.log} is a directory; the {spec.kind} collector reads one file")
-    result = collect(spec, names, text=text, path=path)
+        if not path.is_dir() and not path.is_file():
+            raise InputError(
+                f"{args.log}: not a regular file (a named pipe, a device or a socket); check-metrics reads regular "
+                "files, or standard input with -"
+            )
+        result = collect(spec, names, path=path, all_lines=args.all)
     code = 0 if result.objective_collected else 1
     if args.output == "json":
         print(json.dumps(_as_json(result, spec, args.log, notes, code), indent=2))
     else:
         sys.stdout.write(render_text(result, spec, args.log, notes, show_all=args.all))
     return code
+
+
+def _then_flush(chunks: Iterator[str], decoder: codecs.IncrementalDecoder) -> Iterator[str]:
+    yield from chunks
+    yield decoder.decode(b"", final=True)
 
 
 def describe_collector(spec: MetricsCollectorSpec) -> str:
@@ -179,7 +190,7 @@ def render_text(
     names = result.metric_names
     out.append("metrics:   " + ", ".join([f"{names[0]} (objective)", *names[1:]]))
     relevant = [e for e in result.explanations if e.relevant or show_all]
-    hidden = len(result.explanations) - len(relevant)
+    hidden = len(result.explanations) - len(relevant) + result.lines_not_shown
     unit = ("file or tag", "files or tags") if spec.kind == TFEVENT else ("line", "lines")
     if hidden:
         source += f" ({hidden} {unit[hidden != 1]} with no metric in sight not shown; --all shows them)"
@@ -192,6 +203,11 @@ def render_text(
             out.extend(render_explanation(e))
     else:
         out.append("nothing in the input mentions a metric")
+    if result.explanations_cut:
+        out.append(
+            f"... and {result.explanations_cut} more {unit[result.explanations_cut != 1]} not shown "
+            f"(check-metrics explains the first {MAX_EXPLANATIONS}; every line was collected)"
+        )
     if result.warnings:
         out.append("")
         out.append("warnings:")

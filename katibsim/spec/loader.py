@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from katibsim.errors import FieldError, InputError, SpecError
 from katibsim.spec.model import (
     V1ALPHA3,
@@ -43,6 +41,7 @@ from katibsim.spec.model import (
     TrialParameterSpec,
     TrialTemplate,
 )
+from katibsim.spec.yamlread import load_json, load_yaml_documents
 
 SUPPORTED_API_VERSIONS: tuple[str, ...] = (V1BETA1, V1ALPHA3)
 KATIB_GROUP = "kubeflow.org"
@@ -255,33 +254,21 @@ def parse_experiment(doc: Any, *, file: str | None = None, index: int = 0) -> tu
 
 
 def read_documents(text: str, *, file: str = "<string>") -> list[Any]:
-    """Parse YAML (one or many documents) or JSON text; InputError names the file and line."""
+    """Parse YAML (one or many documents) or JSON text; InputError names the file and line.
+
+    The limits (alias expansion, integer length, duplicate keys) are ``katibsim.spec.yamlread``'s.
+    """
     stripped = text.lstrip()
     if file.endswith(".json") or stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text, object_pairs_hook=_json_object)
+            data = load_json(text, file=file)
         except json.JSONDecodeError as err:
             if file.endswith(".json"):
                 raise InputError(f"{file}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-        except RecursionError:
-            raise InputError(f"{file}: nesting too deep to read") from None
-        except InputError as err:
-            raise InputError(f"{file}: invalid JSON: {err}") from None
         else:
             # A JSON array is read like `kubectl apply` reads a List: one object per item.
             return list(data) if isinstance(data, list) else [data]
-    try:
-        return [d for d in yaml.load_all(text, Loader=_StrictLoader)]
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark is not None else file
-        what = err.problem or str(err)
-        context = f" ({err.context})" if err.context and err.problem else ""
-        raise InputError(f"{where}: invalid YAML: {what}{context}") from None
-    except yaml.YAMLError as err:
-        raise InputError(f"{file}: invalid YAML: {err}") from None
-    except RecursionError:
-        raise InputError(f"{file}: nesting too deep to read") from None
+    return load_yaml_documents(text, file=file)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -306,39 +293,6 @@ def _read_text(name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise InputError(f'duplicate key "{k}" in a JSON object')
-        out[k] = v
-    return out
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys, as kubectl's YAML decoder does."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in seen
-        except TypeError:  # unhashable key; the base constructor reports it properly
-            break
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f'mapping key "{key}" already defined', key_node.start_mark
-            )
-        seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _objects(docs: Iterable[Any]) -> Iterable[tuple[str, Any]]:

@@ -100,6 +100,7 @@ def validate(exp: Experiment) -> list[FieldError]:
     _search_space(exp, c)
     _additions(exp, c)
     _cluster_warnings(exp, c)
+    _collector_path_backsteps(exp, c)
     return c.out
 
 
@@ -549,4 +550,23 @@ def _cluster_warnings(exp: Experiment, c: _Checks) -> None:
             "spec.trialTemplate.trialSpec.kind", kind,
             f"not in the stock katib-config trialResources ({', '.join(STOCK_TRIAL_KINDS)}): the cluster needs the "
             f"CRD of {kind}{f' ({api})' if isinstance(api, str) else ''} and katib-config must list it ({CLUSTER_CHECK})",
+        )
+
+
+def _collector_path_backsteps(exp: Experiment, c: _Checks) -> None:
+    """A collector path with '..': Katib resolves it inside the container; katibsim's local backend refuses it.
+
+    Katib mounts its emptyDir at the path's folder as written and the container resolves the
+    '..' there (possibly onto a system folder of the image); the local backend places the folder
+    inside each trial's directory and refuses a path that would climb out of it.
+    """
+    mc = exp.spec.metrics_collector_spec
+    fsp = mc.file_system_path if mc is not None else None
+    path = fsp.path if fsp is not None else None
+    if isinstance(path, str) and ".." in path.split("/"):
+        c.warn(
+            "spec.metricsCollectorSpec.source.fileSystemPath.path", path,
+            "contains '..': Katib resolves it inside the container (its emptyDir may then cover another folder of "
+            "the image); `katibsim run --backend local` refuses a path that leaves the trial's folder; write the "
+            "path without '..'",
         )

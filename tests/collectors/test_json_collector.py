@@ -101,3 +101,16 @@ def test_incremental_json_parser_matches_whole_parse():
     seen = parser.feed(text[:10]) + parser.feed(text[10:]) + parser.close()
     assert [log.value for log in seen] == ["0.9", "0.95", "0.1"]
     assert finish_json(parser).logs == run(text).logs
+
+
+def test_a_year_10000_epoch_makes_katibs_db_refuse_the_report():
+    # Go formats time.Unix(253402300800, 0) as "10000-01-01T00:00:00Z", which its own RFC3339 parser
+    # (4-digit years only) refuses: RegisterObservationLog fails and nothing is recorded.
+    result = run('{"acc": "0.9", "timestamp": 253402300800}\n')
+    assert not result.reported
+    assert "10000-01-01T00:00:00Z" in result.collector_error and "line 1" in result.collector_error
+    # the same instant as a string is simply no timestamp (time.Parse fails in the collector)
+    result = run('{"acc": "0.9", "timestamp": "10000-01-01T00:00:00Z"}\n')
+    assert result.reported and result.logs[0].timestamp == ZERO_TIMESTAMP
+    # the last second of year 9999 is fine
+    assert run('{"acc": "0.9", "timestamp": 253402300799}\n').logs[0].timestamp == "9999-12-31T23:59:59Z"

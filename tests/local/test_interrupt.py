@@ -147,16 +147,66 @@ def test_sigterm_stops_every_trial(tmp_path):
     assert json.loads((out / "result.json").read_text())["reason"] == "Interrupted"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
-def test_kill_9_of_katibsim_takes_its_trials_down(tmp_path):
+def test_kill_9_of_katibsim_takes_its_trials_and_their_children_down(tmp_path):
+    # Each hanging trial starts a grandchild (`sleep`) in its process group; after `kill -9` of
+    # katibsim the watchdog (docs/local.md) kills both groups, grandchildren included.
     exp = _experiment(tmp_path, max_trials=2, parallel=2)
-    cli = Cli(["run", str(exp), "--map", FAKE_MAP, "--out", str(tmp_path / "run")],
-              _env(tmp_path, FAKE_TRAINER_HANG="1", FAKE_TRAINER_FAST="0"), tmp_path)
+    out = tmp_path / "run"
+    cli = Cli(["run", str(exp), "--map", FAKE_MAP, "--out", str(out)],
+              _env(tmp_path, FAKE_TRAINER_HANG="1", FAKE_TRAINER_FAST="0", FAKE_TRAINER_CHILD="1"), tmp_path)
     cli.wait_for(lambda seen: len(STARTED.findall("".join(seen))) == 2)
-    pids = list(cli.started().values())
+    started = cli.started()
+    files = [out / "trials" / name / "grandchild.pid" for name in started]
+    end = time.monotonic() + 30
+    while not all(f.is_file() and f.read_text() for f in files):
+        assert time.monotonic() < end, "the trials did not start their grandchildren"
+        time.sleep(0.05)
+    grandchildren = [int(f.read_text()) for f in files]
+    assert all(alive(p) for p in grandchildren)
     cli.proc.kill()
     cli.finish()
-    assert _gone(pids), "a trial outlived katibsim's SIGKILL"
+    assert _gone(list(started.values()) + grandchildren), "a trial or its child outlived katibsim's SIGKILL"
+
+
+def test_the_watchdog_kills_registered_groups_when_its_owner_dies(tmp_path):
+    # A child Python process registers a process group of two sleeps with its watchdog, then is
+    # SIGKILLed: the watchdog sees its pipe close and kills the group.
+    script = (
+        "import subprocess, sys, time\n"
+        "from katibsim.backends.process import WATCHDOG\n"
+        "leader = subprocess.Popen(['sh', '-c', 'sleep 300 & echo $! > child.pid; exec sleep 300'], start_new_session=True)\n"
+        "WATCHDOG.watch(leader.pid)\n"
+        "print(leader.pid, WATCHDOG.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    leader, watchdog = map(int, proc.stdout.readline().split())
+    end = time.monotonic() + 10
+    while not ((tmp_path / "child.pid").is_file() and (tmp_path / "child.pid").read_text().strip()):
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    child = int((tmp_path / "child.pid").read_text())
+    assert alive(leader) and alive(child) and alive(watchdog)
+    proc.kill()
+    proc.wait()
+    assert _gone([leader, child, watchdog]), "the watchdog did not take the group down (or did not exit)"
+
+
+def test_a_released_group_is_left_alone_and_close_ends_the_watchdog(tmp_path):
+    from katibsim.backends.process import Watchdog
+
+    dog = Watchdog()
+    leader = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        dog.watch(leader.pid)
+        pid = dog.pid
+        dog.release(leader.pid)
+        dog.close()
+        assert _gone([pid])
+        assert leader.poll() is None  # released: not killed
+    finally:
+        leader.kill()
+        leader.wait()
 
 
 def test_signal_guard_turns_signals_into_flags_and_a_third_into_keyboardinterrupt():
