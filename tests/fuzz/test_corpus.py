@@ -34,14 +34,10 @@ CASES = [
     ("directory-path-escape.yaml", ["run", "{f}", "--backend", "local", "--out", "{out}", "-q"], 2,
      "leaves the trial's directory"),
 ]
-# Scenario files are read by katibsim/scenario.py, which another branch hardens (issue [hardening]
-# items 3 and 6): these fail (exit 70) on this branch alone. Remove the mark once that branch is in.
-SCENARIO_LOADER = pytest.mark.xfail(reason="scenario loader: hardened on the scenario branch (items 3, 6)", strict=False)
 SCENARIO_CASES = [
-    pytest.param("scenario-huge-int.yaml", ["compare", "{f}", "--out", "{out}", "--no-png", "--jobs", "1"], 2, "5000 digits",
-                 marks=SCENARIO_LOADER, id="scenario-huge-int"),
+    pytest.param("scenario-huge-int.yaml", ["compare", "{f}", "--out", "{out}", "--no-png", "--jobs", "1"], 2, "5000 digits", id="scenario-huge-int"),
     pytest.param("scenario-list-kind.yaml", ["compare", "{f}", "--out", "{out}", "--no-png", "--jobs", "1"], 2,
-                 "assertions[0].kind", marks=SCENARIO_LOADER, id="scenario-list-kind"),
+                 "assertions[0].kind", id="scenario-list-kind"),
 ]
 
 

@@ -16,8 +16,7 @@ from fuzz_helpers import ROOT, assert_clean_inprocess, run_inprocess
 from mutate import apply_edits, apply_text_edits, dump, edits, text_edits
 
 SCENARIO_DIR = ROOT / "scenarios"
-# Derandomized: until the scenario branch is in, a random draw can reach scenario.py's own reading
-# (see the xfail below); the default suite's verdict must not depend on the draw.
+# Derandomized: the default suite's verdict must not depend on the draw (the slow profile draws).
 FEW = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_FEW_SCENARIOS", "2")), deadline=None, derandomize=True,
                suppress_health_check=list(HealthCheck))
 MANY = settings(max_examples=int(os.environ.get("KATIBSIM_FUZZ_MANY_SCENARIOS", "80")), deadline=None,
@@ -78,9 +77,6 @@ def test_mutated_scenarios_compare_cleanly(case):
 
 
 @pytest.mark.slow
-# Many examples reach katibsim/scenario.py's own reading (e.g. `kind: [invariant]` gives exit 70),
-# which another branch hardens (issue [hardening] items 3 and 6); remove the mark once it is in.
-@pytest.mark.xfail(reason="scenario loader: hardened on the scenario branch (items 3, 6)", strict=False)
 @MANY
 @given(cases)
 def test_many_mutated_scenarios_compare_cleanly(case):

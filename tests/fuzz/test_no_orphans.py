@@ -80,12 +80,14 @@ def test_kill_9_of_compare_leaves_no_worker_and_no_later_write(tmp_path):
 
 def test_a_worker_whose_parent_is_gone_writes_nothing(tmp_path):
     # The portable guard: a worker that sees another parent than the one that started it exits
-    # before writing (here the "parent" is a pid that is not ours).
+    # before running anything (here the "parent" is a pid that is not ours). Workers never write
+    # result files (the submitting process does), so exiting before the run is the whole rule.
     target = tmp_path / "r.json"
     script = (
         "import katibsim.runner as r\n"
         "r._PARENT_PID = 1 if __import__('os').getppid() != 1 else 2\n"
-        f"r.write_atomic({str(target)!r}, 'x')\n"
+        "r.compute(None)\n"
+        f"open({str(target)!r}, 'w').write('x')\n"
         "print('wrote')\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=str(ROOT))
