@@ -199,7 +199,7 @@ class Hyperband(Algorithm):
         c: "the kit's drawn spaces have no resource parameter to name in resource_name (tests/katib_algorithms/"
            "test_hyperband.py runs the kit through an adapter)"
         for c in ("check_in_space", "check_exact_count", "check_deterministic", "check_rebuild_same_answer",
-                  "check_history_with_failed_nan_running_earlystopped", "check_rejects_junk_settings",
+                  "check_history_with_failed_nan_running_earlystopped", "check_history_unchanged", "check_rejects_junk_settings",
                   "check_pickles", "check_batch")}
     settings_spec = (
         SettingSpec("resource_name", None, "the parameter that carries the resource (epochs); required"),

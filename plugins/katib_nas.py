@@ -84,7 +84,7 @@ class NasAlgorithm(Algorithm):
     kit_exempt: ClassVar[Mapping[str, str]] = {
         c: "architecture search: katibsim validates it but never asks it for suggestions"
         for c in ("check_in_space", "check_exact_count", "check_deterministic", "check_rebuild_same_answer",
-                  "check_history_with_failed_nan_running_earlystopped", "check_rejects_junk_settings",
+                  "check_history_with_failed_nan_running_earlystopped", "check_history_unchanged", "check_rejects_junk_settings",
                   "check_pickles", "check_batch")}
 
     def __init__(self, space: SearchSpace, objective: ObjectiveInfo, settings: Mapping[str, str] | None = None,

@@ -119,7 +119,7 @@ class Pbt(Algorithm):
         **{c: "the kit draws doubles without a step, which crash Katib's pbt (tests/katib_algorithms/test_pbt.py "
               "runs the kit on the --corrected variant)"
            for c in ("check_in_space", "check_exact_count", "check_deterministic", "check_pickles", "check_batch",
-                     "check_history_with_failed_nan_running_earlystopped")},
+                     "check_history_with_failed_nan_running_earlystopped", "check_history_unchanged")},
         "check_rebuild_same_answer": "the population lives in memory, as in Katib",
         "check_rejects_junk_settings": "Katib's pbt ignores unknown setting names",
     }

@@ -10,7 +10,8 @@ import pytest
 from cmaes import CMA
 from hypothesis import given, settings, strategies as st
 
-from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim.errors import SuggestionServiceFailure
 from katibsim.spec.model import FeasibleSpace, ParameterSpec
 from katibsim.spec.space import SearchSpace
@@ -218,6 +219,6 @@ _KATIB_SKIPS = {
 }
 
 
-@parametrize_with_checks([Cmaes, CorrectedCmaes], skip=tuple(_KATIB_SKIPS))
+@parametrize_with_checks([Cmaes, CorrectedCmaes], skip=_KATIB_SKIPS)
 def test_conformance_kit(check):
     check()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim.errors import SuggestionServiceFailure
 from katibsim.spec.model import FeasibleSpace, ParameterSpec
 from katibsim.spec.space import SearchSpace
@@ -158,8 +159,8 @@ class CorrectedPbt(Pbt):
     corrected = True
 
 
-@parametrize_with_checks(CorrectedPbt, settings=SETTINGS, skip=(
-    "check_rebuild_same_answer",  # the population lives in memory, as in Katib
-    "check_rejects_junk_settings"))  # Katib's pbt ignores unknown names
+@parametrize_with_checks(CorrectedPbt, settings=SETTINGS, skip={
+    "check_rebuild_same_answer": "the population lives in memory, as in Katib",
+    "check_rejects_junk_settings": "Katib's pbt ignores unknown names"})
 def test_conformance_kit(check):
     check()
