@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition  # noqa: E402
 from katibsim.spec.space import Parameter, ParameterType, SearchSpace  # noqa: E402
-from katibsim_plugins.bayesianoptimization.plugin import BayesianOptimization  # noqa: E402
+from katibsim_plugins.katibsim_bo.plugin import KatibsimBO  # noqa: E402
 from katibsim_plugins.objectives import functions as F  # noqa: E402
 
 
@@ -104,7 +104,7 @@ class Recorder:
 def run_katibsim(p: Problem, seed: int, evals: int, init: int, settings: dict[str, str]) -> Recorder:
     d = len(p.lower)
     space = SearchSpace(tuple(Parameter(f"x{i}", ParameterType.DOUBLE, min=p.lower[i], max=p.upper[i]) for i in range(d)))
-    algo = BayesianOptimization(space, ObjectiveInfo("f", maximize=False), {"n_initial_points": str(init), **settings}, seed=seed)
+    algo = KatibsimBO(space, ObjectiveInfo("f", maximize=False), {"n_initial_points": str(init), **settings}, seed=seed)
     rec = Recorder(p)
     trials: list[Trial] = []
     for i in range(evals):
@@ -141,7 +141,7 @@ def run_skopt(p: Problem, seed: int, evals: int, init: int) -> Recorder:
 
 
 def run_bayes_opt(p: Problem, seed: int, evals: int, init: int) -> Recorder:
-    from bayes_opt import BayesianOptimization as BO
+    from bayes_opt import KatibsimBO as BO
 
     rec = Recorder(p)
     d = len(p.lower)
@@ -209,7 +209,7 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                     Trial(f"t{i}", {f"x{j}": float(X[i, j]) for j in range(6)}, TrialCondition.SUCCEEDED, value=float(y[i]))
                     for i in range(200)
                 ]
-                algo = BayesianOptimization(space, ObjectiveInfo("f", False), settings, seed=rep)
+                algo = KatibsimBO(space, ObjectiveInfo("f", False), settings, seed=rep)
                 t0 = time.process_time()
                 algo.suggest(trials, 1)
             elif method == "optuna_gp":
@@ -233,7 +233,7 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
                 opt.tell(X.tolist(), y.tolist())
                 opt.ask()
             elif method == "bayes_opt":
-                from bayes_opt import BayesianOptimization as BO
+                from bayes_opt import KatibsimBO as BO
 
                 bo = BO(f=None, pbounds={f"x{j}": (0.0, 1.0) for j in range(6)}, random_state=rep, verbose=0, allow_duplicate_points=True)
                 for i in range(200):
