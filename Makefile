@@ -35,7 +35,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_speed.py
 
-## make bench-bo: katibsim's bayesianoptimization vs Optuna GPSampler, skopt, bayes_opt, random
+## make bench-bo: katibsim-bo (katibsim's own GP-BO) vs Optuna GPSampler, skopt, bayes_opt, random
 ## (its own venv with the peer libraries; SEEDS=5 for a quick look; the full run takes about an hour)
 BENCH_VENV := .venv-bench
 SEEDS ?= 30

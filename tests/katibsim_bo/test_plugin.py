@@ -1,4 +1,4 @@
-"""The bayesianoptimization plugin: the seed tutorial's behaviour, batches, duplicates, settings."""
+"""The katibsim-bo plugin: the seed tutorial's behaviour, batches, duplicates, settings."""
 
 from __future__ import annotations
 
@@ -179,7 +179,7 @@ def test_every_acquisition_runs(acq):
         ({"kappa": "-1"}, "failed to validate kappa(-1): expected a number >= 0"),
         ({"kappa_decay": "1.5"}, "failed to validate kappa_decay(1.5): expected a number in (0, 1]"),
         ({"xi": "nan"}, "failed to validate xi(nan)"),
-        ({"unknown": "1"}, "unknown setting unknown for algorithm bayesianoptimization"),
+        ({"unknown": "1"}, "unknown setting unknown for algorithm katibsim-bo"),
     ],
 )
 def test_settings_validation_messages(settings, message):
