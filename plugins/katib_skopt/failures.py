@@ -13,6 +13,7 @@ from katibsim.errors import FieldError, SuggestionServiceFailure
 from katibsim.spec.space import Distribution, ParameterType, SearchSpace
 
 from .settings import SkoptConfig
+from .space import degenerate
 
 LOG_RANGE = "search space should not contain 0 when using log-uniform prior"
 NO_MODEL = "Random evaluations exhausted and no model has been fit."
@@ -23,7 +24,8 @@ OTHER_ALGORITHMS = "or use random or tpe (Katib's hyperopt), or katibsim-bo in a
 
 
 def _doubles_across_zero(space: SearchSpace) -> list[tuple[int, object]]:
-    return [(i, p) for i, p in enumerate(space) if p.type == ParameterType.DOUBLE and float(p.min) * float(p.max) <= 0]
+    return [(i, p) for i, p in enumerate(space)
+            if p.type == ParameterType.DOUBLE and float(p.min) * float(p.max) <= 0 and not degenerate(p)]
 
 
 def _doubles_negative(space: SearchSpace) -> list[tuple[int, object]]:
@@ -69,6 +71,14 @@ def explain(exc: BaseException, space: SearchSpace, config: SkoptConfig, *, corr
             why=f"base_estimator {config.base_estimator} has no gradients and scikit-optimize refuses acq_optimizer "
                 f"lbfgs for it when the service builds the Optimizer on the first call: {RETRY}.",
             fix="set acq_optimizer to auto or sampling, or base_estimator to GP.",
+        )
+    if "has to be less than the upper bound" in message:
+        names = ", ".join(f"{p.name} [{p.min}, {p.max}]" for p in space if degenerate(p)) or "a parameter"
+        return SuggestionServiceFailure(
+            message,
+            why=f"Katib's webhook accepts min == max, but scikit-optimize's Integer and Real need min < max ({names}): "
+                f"building the Optimizer fails on every call, {RETRY}.",
+            fix=f"widen {names} to min < max, or drop the parameter and put its value in the trial template.",
         )
     if "Seed must be between 0 and 2**32 - 1" in message:
         return SuggestionServiceFailure(
@@ -126,6 +136,11 @@ def predicted(space: SearchSpace, config: SkoptConfig, *, max_trials: int | None
 
     for i, p in enumerate(space):
         fs = f"spec.parameters[{i}].feasibleSpace"
+        if degenerate(p):
+            warn(f"{fs}.max", f"Katib's bayesianoptimization will create no trial: {p.name} has min == max, which "
+                              "scikit-optimize refuses (\"the lower bound ... has to be less than the upper bound\") "
+                              f"when the service is built; {RETRY}. Fix: min < max, or drop the parameter.", p.max)
+            continue
         if p.type == ParameterType.DOUBLE:
             lo, hi = float(p.min), float(p.max)
             if lo * hi <= 0:

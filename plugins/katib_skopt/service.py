@@ -109,7 +109,7 @@ class SkoptService:
             for t in told:
                 if t.name not in self.recorded:
                     self.recorded.add(t.name)
-                    xs.append(to_skopt(self.space, t.assignment))
+                    xs.append(to_skopt(self.space, t.assignment, self.corrected))
                     ys.append(self._loss(t))
             if xs:
                 self.tells += 1
@@ -137,7 +137,7 @@ class SkoptService:
         """
         opt = self.optimizer
         copy = opt.copy(random_state=opt.rng.randint(0, np.iinfo(np.int32).max))
-        pending = [to_skopt(self.space, t.assignment) for t in trials
+        pending = [to_skopt(self.space, t.assignment, True) for t in trials
                    if t.name not in self.recorded and _in_space(copy.space, self.space, t)]
         if pending:
             lie = float(np.min([y[0] if self.per_second else y for y in copy.yi])) if copy.yi else 0.0
@@ -152,7 +152,7 @@ class SkoptService:
 
 def _in_space(skopt_space: Any, space: SearchSpace, trial: Trial) -> bool:
     try:
-        return to_skopt(space, trial.assignment) in skopt_space
+        return to_skopt(space, trial.assignment, True) in skopt_space
     except (KeyError, TypeError, ValueError):
         return False
 

@@ -10,7 +10,8 @@ Katib (``pkg/suggestion/v1beta1/skopt/base_service.py: create_optimizer``):
 Going back, Katib stringifies skopt's values with ``str()``; the host's canonical Python types
 have the same ``str()``. Told values go the other way: ``float(str)``, ``int(str)``, the string.
 ``corrected`` honours the distribution (uniform / normal → a uniform prior, logUniform /
-logNormal → log-uniform) for doubles and ints.
+logNormal → log-uniform) for doubles and ints, and gives a parameter with ``min == max`` (which
+Katib's webhook accepts and skopt refuses) its one value as a one-category dimension.
 """
 
 from __future__ import annotations
@@ -31,13 +32,20 @@ def prior_of(p: Parameter, corrected: bool) -> str:
     return "uniform"
 
 
+def degenerate(p: Parameter) -> bool:
+    """An int or double with ``min == max``: one value, which skopt's Integer / Real refuse."""
+    return p.type in (ParameterType.INT, ParameterType.DOUBLE) and float(p.min) >= float(p.max)
+
+
 def dimensions(space: SearchSpace, corrected: bool = False) -> list[Any]:
     """skopt dimensions for ``space``, in parameter order (raises skopt's ValueError as Katib's service does)."""
     from skopt.space import Categorical, Integer, Real
 
     out: list[Any] = []
     for p in space:
-        if p.type == ParameterType.INT:
+        if corrected and degenerate(p):
+            out.append(Categorical([p.format(p.coerce(p.min))], name=p.name))
+        elif p.type == ParameterType.INT:
             out.append(Integer(int(p.min), int(p.max), prior=prior_of(p, corrected), name=p.name))
         elif p.type == ParameterType.DOUBLE:
             out.append(Real(float(p.min), float(p.max), prior_of(p, corrected), name=p.name))
@@ -46,12 +54,14 @@ def dimensions(space: SearchSpace, corrected: bool = False) -> list[Any]:
     return out
 
 
-def to_skopt(space: SearchSpace, assignment: Mapping[str, Value]) -> list[Any]:
+def to_skopt(space: SearchSpace, assignment: Mapping[str, Value], corrected: bool = False) -> list[Any]:
     """A trial's assignment as Katib tells it: ``int(s)``, ``float(s)`` or the string ``s`` of Katib's value string."""
     row: list[Any] = []
     for p in space:
         s = p.format(assignment[p.name])
-        if p.type == ParameterType.INT:
+        if corrected and degenerate(p):
+            row.append(p.format(p.coerce(p.min)))
+        elif p.type == ParameterType.INT:
             row.append(int(s))
         elif p.type == ParameterType.DOUBLE:
             row.append(float(s))
@@ -70,7 +80,9 @@ def from_skopt(space: SearchSpace, point: list[Any]) -> dict[str, Value]:
     out: dict[str, Value] = {}
     for p, v in zip(space, point):
         s = str(v)
-        if p.type == ParameterType.CATEGORICAL:
+        if degenerate(p):
+            out[p.name] = p.coerce(p.min)
+        elif p.type == ParameterType.CATEGORICAL:
             out[p.name] = s
         elif p.type == ParameterType.DISCRETE:
             out[p.name] = p.parse(s)
