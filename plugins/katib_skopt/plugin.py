@@ -42,6 +42,17 @@ class KatibBayesianOptimization(Algorithm):
     settings_spec = SETTINGS_SPEC
     #: One of Katib's algorithms (``katibsim plugins`` lists it under Katib's).
     katib_algorithm = True
+    #: Conformance-kit rules Katib's service breaks on purpose (check name: why). The kit runs
+    #: them on the corrected service instead (tests/katib_algorithms/test_skopt_conformance.py).
+    conformance_skip = {
+        "check_rebuild_same_answer": "Katib's pod keeps skopt's Optimizer in memory: a restarted pod re-tells "
+                                     "every trial at once and answers differently",
+        "check_in_space": "Katib makes every double log-uniform: a drawn range containing 0 fails the service",
+        "check_exact_count": "as check_in_space",
+        "check_deterministic": "as check_in_space",
+        "check_history_with_failed_nan_running_earlystopped": "as check_in_space",
+        "check_batch": "the kit's large space has a double in [0, 1], which Katib's service refuses",
+    }
 
     def __init__(
         self,
