@@ -24,10 +24,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q -m slow
 
-## make demo: the main job
+## make demo: the main job: the seed experiment on Katib's real bayesianoptimization (scikit-optimize)
 demo: $(STAMP)
 	$(BIN)/katibsim validate examples/tfjob-bayesian.yaml
-	$(BIN)/katibsim simulate examples/tfjob-bayesian.yaml --objective mnist-tfjob --seed 1 -o table
+	$(BIN)/katibsim simulate examples/tfjob-bayesian.yaml --objective mnist-tfjob --objective-option time_scale=400 --seed 1 -o table
 	$(BIN)/katibsim compare scenarios/seed-exploration.yaml scenarios/seed-tfjob-bayesian.yaml --out reports
 	@echo "seed report: reports/index.html (each scenario: reports/<name>/report.html, report.md, *.png, junit.xml)"
 
@@ -35,7 +35,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_speed.py
 
-## make bench-bo: katibsim's bayesianoptimization vs Optuna GPSampler, skopt, bayes_opt, random
+## make bench-bo: katibsim-bo (katibsim's own GP-BO) vs Optuna GPSampler, skopt, bayes_opt, random
 ## (its own venv with the peer libraries; SEEDS=5 for a quick look; the full run takes about an hour)
 BENCH_VENV := .venv-bench
 SEEDS ?= 30

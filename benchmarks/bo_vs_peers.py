@@ -1,4 +1,8 @@
-"""katibsim's ``bayesianoptimization`` against Optuna GPSampler, skopt, bayes_opt and random search.
+"""``katibsim-bo`` (katibsim's own GP-BO) against Optuna GPSampler, skopt, bayes_opt and random search.
+
+Katib's own ``bayesianoptimization`` has no row: it makes every double log-uniform, and every
+domain here contains 0 or negative numbers, so Katib's service cannot run any of them (its
+corrected form is skopt's ``Optimizer`` asked one point at a time: the ``skopt`` row).
 
 Same seeds, same budget (``--evals`` evaluations, the first ``--init`` from each library's own
 initial design), one thread each, one process. Prints, per function, the median / mean / 90th
@@ -38,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition  # noqa: E402
 from katibsim.spec.space import Parameter, ParameterType, SearchSpace  # noqa: E402
-from katibsim_plugins.bayesianoptimization.plugin import BayesianOptimization  # noqa: E402
+from katibsim_plugins.katibsim_bo.plugin import KatibsimBO  # noqa: E402
 from katibsim_plugins.objectives import functions as F  # noqa: E402
 
 
@@ -104,7 +108,7 @@ class Recorder:
 def run_katibsim(p: Problem, seed: int, evals: int, init: int, settings: dict[str, str]) -> Recorder:
     d = len(p.lower)
     space = SearchSpace(tuple(Parameter(f"x{i}", ParameterType.DOUBLE, min=p.lower[i], max=p.upper[i]) for i in range(d)))
-    algo = BayesianOptimization(space, ObjectiveInfo("f", maximize=False), {"n_initial_points": str(init), **settings}, seed=seed)
+    algo = KatibsimBO(space, ObjectiveInfo("f", maximize=False), {"n_initial_points": str(init), **settings}, seed=seed)
     rec = Recorder(p)
     trials: list[Trial] = []
     for i in range(evals):
@@ -166,7 +170,7 @@ def run_random(p: Problem, seed: int, evals: int, init: int) -> Recorder:
 
 
 METHODS = {
-    "katibsim": None,  # needs settings; dispatched below
+    "katibsim-bo": None,  # needs settings; dispatched below
     "optuna_gp": run_optuna,
     "skopt": run_skopt,
     "bayes_opt": run_bayes_opt,
@@ -177,7 +181,7 @@ METHODS = {
 def run_one(method: str, p: Problem, seed: int, evals: int, init: int, settings: dict[str, str]) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if method == "katibsim":
+        if method == "katibsim-bo":
             rec = run_katibsim(p, seed, evals, init, settings)
         else:
             rec = METHODS[method](p, seed, evals, init)
@@ -203,13 +207,13 @@ def latency_200(method: str, reps: int, settings: dict[str, str]) -> list[float]
         y = p.fn(X)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if method == "katibsim":
+            if method == "katibsim-bo":
                 space = SearchSpace(tuple(Parameter(f"x{i}", ParameterType.DOUBLE, min=0.0, max=1.0) for i in range(6)))
                 trials = [
                     Trial(f"t{i}", {f"x{j}": float(X[i, j]) for j in range(6)}, TrialCondition.SUCCEEDED, value=float(y[i]))
                     for i in range(200)
                 ]
-                algo = BayesianOptimization(space, ObjectiveInfo("f", False), settings, seed=rep)
+                algo = KatibsimBO(space, ObjectiveInfo("f", False), settings, seed=rep)
                 t0 = time.process_time()
                 algo.suggest(trials, 1)
             elif method == "optuna_gp":
@@ -287,12 +291,12 @@ def render(table: dict, methods: list[str], functions: list[str]) -> str:
 
 
 def verdict(table: dict, functions: list[str], peers: list[str]) -> str:
-    lines = ["| function | katibsim / best peer, median | mean | CPU time vs optuna_gp |", "|---|---|---|---|"]
+    lines = ["| function | katibsim-bo / best peer, median | mean | CPU time vs optuna_gp |", "|---|---|---|---|"]
     for fn in functions:
-        k = table.get((fn, "katibsim"))
+        k = table.get((fn, "katibsim-bo"))
         if k is None:
             continue
-        ps = [table[(fn, m)] for m in peers if (fn, m) in table and m not in ("katibsim", "random")]
+        ps = [table[(fn, m)] for m in peers if (fn, m) in table and m not in ("katibsim-bo", "random")]
         if not ps:
             continue
         bm = min(p["median"] for p in ps)
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=int, default=10)
     ap.add_argument("--functions", nargs="*", default=list(PROBLEMS))
     ap.add_argument("--methods", nargs="*", default=list(METHODS))
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="katibsim settings")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="katibsim-bo settings")
     ap.add_argument("--latency-reps", type=int, default=5, help="repetitions of the 200-observation timing (0: skip)")
     ap.add_argument("--cache", type=Path, default=None, help="JSON-lines file of finished runs (resume)")
     ap.add_argument("--json", type=Path, default=None, help="write the summary here")
@@ -350,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table = summarise(rows, args.methods, args.functions, args.init)
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpu, Python {platform.python_version()}; one thread per library")
-    print(f"# {args.seeds} seeds x {args.evals} evaluations ({args.init} initial); katibsim settings {settings or 'defaults'}\n")
+    print(f"# {args.seeds} seeds x {args.evals} evaluations ({args.init} initial); katibsim-bo settings {settings or 'defaults'}\n")
     print(render(table, args.methods, args.functions))
     print()
     print(verdict(table, args.functions, args.methods))

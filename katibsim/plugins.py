@@ -47,7 +47,8 @@ OWN_DISTRIBUTION = "katibsim"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "katibsim_plugins.random_search",
     "katibsim_plugins.grid",
-    "katibsim_plugins.bayesianoptimization.plugin",
+    "katibsim_plugins.katibsim_bo.plugin",
+    "katibsim_plugins.katib_skopt.plugin",
     "katibsim_plugins.medianstop",
     "katibsim_plugins.sim_backend",
     "katibsim_plugins.local_backend",

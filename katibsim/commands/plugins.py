@@ -23,6 +23,11 @@ def run(args: argparse.Namespace) -> int:
     from katibsim import plugins
 
     info = plugins.plugin_info()
+    registered = plugins.algorithms()
+    for p in info:
+        for a in p["algorithms"]:
+            # Katib's algorithms reproduce Katib's services; katibsim's own (katib_algorithm = False) do not.
+            a["katib"] = bool(getattr(registered.get(a["name"]), "katib_algorithm", True))
     if args.output == "json":
         json.dump({"plugins": info}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -53,7 +58,8 @@ def to_text(info: list[dict[str, Any]]) -> str:
             lines.append(f"  {kind.replace('_', ' ')}: {', '.join(names)}")
         for a in p["algorithms"]:
             caps = a["capabilities"]
-            lines.append(f"  algorithm {a['name']}: {a['description']}")
+            tag = "" if a.get("katib", True) else " [not in Katib]"
+            lines.append(f"  algorithm {a['name']}{tag}: {a['description']}")
             lines.append(f"    parameter types: {', '.join(caps['parameter_types'])}")
             lines.append(f"    distributions: {', '.join(caps['distributions'])}")
             lines.append(
@@ -70,6 +76,11 @@ def to_text(info: list[dict[str, Any]]) -> str:
                 lines.append("    settings: none")
     if not loaded:
         lines.append("no plugins loaded")
+    algorithms = [a for p in loaded for a in p["algorithms"]]
+    if algorithms:
+        lines.append("")
+        lines.append("Katib's algorithms: " + (", ".join(sorted(a["name"] for a in algorithms if a.get("katib", True))) or "none"))
+        lines.append("not in Katib: " + (", ".join(sorted(a["name"] for a in algorithms if not a.get("katib", True))) or "none"))
     if failed:
         lines.append("")
         lines.append("failed to load:")

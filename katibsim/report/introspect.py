@@ -1,7 +1,7 @@
 """The seed tutorial's pictures for one run: replay its history through a fresh algorithm, step by step.
 
 For a one-parameter experiment whose algorithm offers :meth:`Algorithm.introspect` (the
-``bayesianoptimization`` plugin does), the chosen run's first n trials are handed to a newly
+``katibsim-bo`` plugin does), the chosen run's first n trials are handed to a newly
 built algorithm (same settings, same seed as the run), which reports its posterior mean, standard
 deviation, acquisition and next point over the whole range; the objective's noise-free values
 are drawn beside it. Because suggestion algorithms must answer the same when rebuilt from the

@@ -23,7 +23,7 @@ def scenario(assertions, **over):
         "name": "t",
         "experiment": EXPERIMENT,
         "objective": "seed-1d",
-        "variants": [{"name": "a", "algorithm": "random"}, {"name": "b", "algorithm": "bayesianoptimization"}],
+        "variants": [{"name": "a", "algorithm": "random"}, {"name": "b", "algorithm": "katibsim-bo"}],
         "seeds": {"count": 4},
         "target": {"value": 1.0},
         "assertions": assertions,

@@ -27,7 +27,7 @@ target: {{value: 1.0}}
 variants:
   - {{name: random, algorithm: random}}
   - name: bo
-    algorithm: bayesianoptimization
+    algorithm: katibsim-bo
     settings: {{n_initial_points: 2, acq_func: LCB, kappa: 2, n_candidates: 64, n_restarts: 1}}
 assertions:
   - {{kind: invariant, check: no-duplicates}}

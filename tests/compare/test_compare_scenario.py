@@ -27,7 +27,7 @@ def doc(**over):
         "objective": {"name": "seed-1d"},
         "variants": [
             {"name": "rand", "algorithm": "random"},
-            {"name": "ucb", "algorithm": "bayesianoptimization", "settings": {"acq_func": "LCB"}, "sweep": {"kappa": [1, 5]}},
+            {"name": "ucb", "algorithm": "katibsim-bo", "settings": {"acq_func": "LCB"}, "sweep": {"kappa": [1, 5]}},
         ],
         "seeds": {"count": 4, "master": 7},
         "target": {"value": 1.4},
@@ -65,7 +65,7 @@ def test_overrides_budget_and_algorithm_land_in_the_experiment():
     assert e["spec"]["objective"]["goal"] == 1.3
     e2 = sc.experiment_for(sc.variant("ucb-kappa-1"))
     assert e2["spec"]["algorithm"] == {
-        "algorithmName": "bayesianoptimization",
+        "algorithmName": "katibsim-bo",
         "algorithmSettings": [{"name": "acq_func", "value": "LCB"}, {"name": "kappa", "value": "1"}],
     }
     assert EXPERIMENT["spec"]["maxTrialCount"] == 5  # the input is not mutated

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -201,9 +201,3 @@ def _nearest_many(grid: np.ndarray, u: np.ndarray) -> np.ndarray:
     left = grid[i - 1]
     right = grid[i]
     return np.where(np.abs(u - left) <= np.abs(right - u), i - 1, i)
-
-
-def encode_many(enc: Encoding, assignments: Sequence[Mapping[str, Value]]) -> np.ndarray:
-    if not assignments:
-        return np.empty((0, enc.dim))
-    return np.vstack([enc.encode(a) for a in assignments])

@@ -8,8 +8,8 @@ from scipy import stats
 
 from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition
 from katibsim.spec.space import Parameter, ParameterType, SearchSpace
-from katibsim_plugins.bayesianoptimization.plugin import BayesianOptimization
-from katibsim_plugins.bayesianoptimization.warping import fit_lambda, yeo_johnson, yeo_johnson_inverse
+from katibsim_plugins.katibsim_bo.plugin import KatibsimBO
+from katibsim_plugins.katibsim_bo.warping import fit_lambda, yeo_johnson, yeo_johnson_inverse
 
 
 @pytest.mark.parametrize("lam", [-0.5, 0.0, 0.7, 1.0, 2.0, 2.5])
@@ -39,7 +39,7 @@ def test_power_warping_on_a_heavy_tailed_objective():
         x, y = a["x0"], a["x1"]
         return 100 * (y - x * x) ** 2 + (1 - x) ** 2
 
-    algo = BayesianOptimization(space, obj, {"output_warping": "power", "n_initial_points": "6"}, seed=2)
+    algo = KatibsimBO(space, obj, {"output_warping": "power", "n_initial_points": "6"}, seed=2)
     trials = []
     for i in range(16):
         a = algo.suggest(trials, 1)[0]

@@ -1,4 +1,4 @@
-"""The bayesianoptimization plugin: the seed tutorial's behaviour, batches, duplicates, settings."""
+"""The katibsim-bo plugin: the seed tutorial's behaviour, batches, duplicates, settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from katibsim.algorithm import ObjectiveInfo, SettingsError, Trial, TrialCondition
 from katibsim.errors import SearchSpaceExhausted
 from katibsim.spec.space import Distribution, Parameter, ParameterType, SearchSpace
-from katibsim_plugins.bayesianoptimization.plugin import BayesianOptimization
+from katibsim_plugins.katibsim_bo.plugin import KatibsimBO
 
 SEED_MAX_X = 2.0008743
 
@@ -22,7 +22,7 @@ MAXIMIZE = ObjectiveInfo("f", maximize=True)
 
 
 def run_seed(settings, seed, n=15):
-    algo = BayesianOptimization(SPACE_1D, MAXIMIZE, settings, seed=seed)
+    algo = KatibsimBO(SPACE_1D, MAXIMIZE, settings, seed=seed)
     trials = []
     for i in range(n):
         a = algo.suggest(trials, 1)[0]
@@ -55,7 +55,7 @@ def _small_discrete_space():
 
 def test_batch_with_pending_trials_has_no_duplicates_on_a_small_discrete_space():
     space = _small_discrete_space()  # 12 points
-    algo = BayesianOptimization(space, MAXIMIZE, {"n_initial_points": "2"}, seed=1)
+    algo = KatibsimBO(space, MAXIMIZE, {"n_initial_points": "2"}, seed=1)
     done = [
         Trial("a", {"lr": 0.01, "opt": "adam", "layers": 1}, TrialCondition.SUCCEEDED, value=0.9),
         Trial("b", {"lr": 0.1, "opt": "sgd", "layers": 2}, TrialCondition.SUCCEEDED, value=0.5),
@@ -82,7 +82,7 @@ def test_batch_with_pending_trials_has_no_duplicates_on_a_small_discrete_space()
 
 
 def test_batch_is_diverse_on_a_continuous_space():
-    algo = BayesianOptimization(SPACE_1D, MAXIMIZE, {"n_initial_points": "4"}, seed=3)
+    algo = KatibsimBO(SPACE_1D, MAXIMIZE, {"n_initial_points": "4"}, seed=3)
     trials = []
     for i, a in enumerate(algo.suggest([], 4)):
         trials.append(Trial(f"t{i}", a, TrialCondition.SUCCEEDED, value=seed_fn(a["x"])))
@@ -104,20 +104,20 @@ def test_same_answer_when_rebuilt_from_the_same_history():
     def f(a):
         return (np.log10(a["lr"]) + 2.5) ** 2 + ((a["units"] - 100) / 100) ** 2 + (0.3 if a["opt"] == "sgd" else 0.0)
 
-    live = BayesianOptimization(space, obj, {"n_initial_points": "5"}, seed=11)
+    live = KatibsimBO(space, obj, {"n_initial_points": "5"}, seed=11)
     trials = []
     for i in range(14):
         a = live.suggest(trials, 1)[0]
         assert space.contains(a)
         trials.append(Trial(f"t{i}", a, TrialCondition.SUCCEEDED, value=f(a)))
-    rebuilt = BayesianOptimization(space, obj, {"n_initial_points": "5"}, seed=11)
+    rebuilt = KatibsimBO(space, obj, {"n_initial_points": "5"}, seed=11)
     assert rebuilt.suggest(trials, 2) == live.suggest(trials, 2)
     assert len({space.key(t.assignment) for t in trials}) == len(trials)
 
 
 def test_minimize_goes_down():
     obj = ObjectiveInfo("loss", maximize=False)
-    algo = BayesianOptimization(SPACE_1D, obj, {"n_initial_points": "4"}, seed=0)
+    algo = KatibsimBO(SPACE_1D, obj, {"n_initial_points": "4"}, seed=0)
     trials = []
     for i in range(12):
         a = algo.suggest(trials, 1)[0]
@@ -126,7 +126,7 @@ def test_minimize_goes_down():
 
 
 def test_introspect_gives_the_tutorial_picture():
-    algo = BayesianOptimization(SPACE_1D, MAXIMIZE, {"acq_func": "UCB", "kappa": "5", "n_initial_points": "3"}, seed=0)
+    algo = KatibsimBO(SPACE_1D, MAXIMIZE, {"acq_func": "UCB", "kappa": "5", "n_initial_points": "3"}, seed=0)
     trials = []
     assert algo.introspect(trials) is None
     for i in range(5):
@@ -144,7 +144,7 @@ def test_introspect_gives_the_tutorial_picture():
 
 
 def test_accepts_katib_settings_and_ours():
-    algo = BayesianOptimization(
+    algo = KatibsimBO(
         SPACE_1D,
         MAXIMIZE,
         {"base_estimator": "GP", "n_initial_points": "0", "acq_func": "gp_hedge", "acq_optimizer": "sampling", "random_state": "3", "kappa": "1.5", "xi": "0.01", "kappa_decay": "0.9"},
@@ -158,7 +158,7 @@ def test_accepts_katib_settings_and_ours():
 
 @pytest.mark.parametrize("acq", ["LCB", "EI", "PI", "EIps", "PIps", "logEI", "UCB"])
 def test_every_acquisition_runs(acq):
-    algo = BayesianOptimization(SPACE_1D, MAXIMIZE, {"acq_func": acq, "n_initial_points": "3"}, seed=0)
+    algo = KatibsimBO(SPACE_1D, MAXIMIZE, {"acq_func": acq, "n_initial_points": "3"}, seed=0)
     trials = []
     for i in range(5):
         a = algo.suggest(trials, 1)[0]
@@ -179,18 +179,18 @@ def test_every_acquisition_runs(acq):
         ({"kappa": "-1"}, "failed to validate kappa(-1): expected a number >= 0"),
         ({"kappa_decay": "1.5"}, "failed to validate kappa_decay(1.5): expected a number in (0, 1]"),
         ({"xi": "nan"}, "failed to validate xi(nan)"),
-        ({"unknown": "1"}, "unknown setting unknown for algorithm bayesianoptimization"),
+        ({"unknown": "1"}, "unknown setting unknown for algorithm katibsim-bo"),
     ],
 )
 def test_settings_validation_messages(settings, message):
     with pytest.raises(SettingsError) as exc:
-        BayesianOptimization(SPACE_1D, MAXIMIZE, settings)
+        KatibsimBO(SPACE_1D, MAXIMIZE, settings)
     assert message in exc.value.message
     assert exc.value.setting == next(iter(settings))
 
 
 def test_settings_spec_lists_defaults():
-    spec = {s.name: s for s in BayesianOptimization.settings_spec}
+    spec = {s.name: s for s in KatibsimBO.settings_spec}
     assert {"base_estimator", "n_initial_points", "acq_func", "acq_optimizer", "random_state"} <= {n for n, s in spec.items() if s.katib}
     assert {"kappa", "xi", "kappa_decay"} <= {n for n, s in spec.items() if not s.katib}
     assert spec["n_initial_points"].default == "10"
@@ -207,7 +207,7 @@ def test_mixed_space_suggestions_are_feasible_and_new():
             Parameter("drop", ParameterType.DOUBLE, min=0.0, max=0.8, distribution=Distribution.NORMAL),
         )
     )
-    algo = BayesianOptimization(space, MAXIMIZE, {"n_initial_points": "4"}, seed=5, parallel_trial_count=3)
+    algo = KatibsimBO(space, MAXIMIZE, {"n_initial_points": "4"}, seed=5, parallel_trial_count=3)
     trials = []
     rng = np.random.default_rng(0)
     for step in range(5):
@@ -220,7 +220,7 @@ def test_mixed_space_suggestions_are_feasible_and_new():
 
 def test_a_nearly_full_large_finite_space_still_finds_the_unused_points():
     space = SearchSpace((Parameter("a", ParameterType.INT, min=0, max=99), Parameter("b", ParameterType.INT, min=0, max=49)))
-    algo = BayesianOptimization(space, MAXIMIZE, {}, seed=0)  # 5000 points: beyond exhaustive scoring
+    algo = KatibsimBO(space, MAXIMIZE, {}, seed=0)  # 5000 points: beyond exhaustive scoring
     free = [{"a": 7, "b": 3}, {"a": 99, "b": 49}, {"a": 50, "b": 0}]
     used = {space.key({"a": a, "b": b}) for a in range(100) for b in range(50)} - {space.key(f) for f in free}
     got = algo._random_new(used, np.random.default_rng(0))

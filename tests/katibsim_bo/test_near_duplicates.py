@@ -15,8 +15,8 @@ import pytest
 
 from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition
 from katibsim.spec.space import Parameter, ParameterType, SearchSpace
-from katibsim_plugins.bayesianoptimization import plugin as bo_plugin
-from katibsim_plugins.bayesianoptimization.plugin import BayesianOptimization
+from katibsim_plugins.katibsim_bo import plugin as bo_plugin
+from katibsim_plugins.katibsim_bo.plugin import KatibsimBO
 
 BRANIN_SPACE = SearchSpace(
     (
@@ -35,7 +35,7 @@ def branin(x1: float, x2: float) -> float:
 
 def run_branin(seed: int, max_trials: int = 60) -> list[Trial]:
     """Sequential BO with the scenario's settings, until the goal or ``max_trials``."""
-    algo = BayesianOptimization(BRANIN_SPACE, ObjectiveInfo("branin", maximize=False), {"n_initial_points": "5"}, seed=seed)
+    algo = KatibsimBO(BRANIN_SPACE, ObjectiveInfo("branin", maximize=False), {"n_initial_points": "5"}, seed=seed)
     trials: list[Trial] = []
     while len(trials) < max_trials:
         a = algo.suggest(trials, 1)[0]
@@ -68,7 +68,7 @@ def test_without_the_near_duplicate_guard_the_stall_comes_back(monkeypatch):
 
 def test_a_near_duplicate_proposal_is_replaced_by_an_informative_point():
     """Every model-based suggestion in the stuck run stays clear of the points already measured."""
-    algo = BayesianOptimization(BRANIN_SPACE, ObjectiveInfo("branin", maximize=False), {"n_initial_points": "5"}, seed=STUCK_SEEDS[0])
+    algo = KatibsimBO(BRANIN_SPACE, ObjectiveInfo("branin", maximize=False), {"n_initial_points": "5"}, seed=STUCK_SEEDS[0])
     trials: list[Trial] = []
     for i in range(25):
         a = algo.suggest(trials, 1)[0]

@@ -8,7 +8,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from threadpoolctl import threadpool_limits
 
-from katibsim_plugins.bayesianoptimization.gp import (
+from katibsim_plugins.katibsim_bo.gp import (
     FitCache,
     Hyper,
     Posterior,
@@ -19,7 +19,7 @@ from katibsim_plugins.bayesianoptimization.gp import (
     robust_cholesky,
     standardize,
 )
-from katibsim_plugins.bayesianoptimization.prior import Prior
+from katibsim_plugins.katibsim_bo.prior import Prior
 
 
 def _data(n=25, d=3, seed=0):

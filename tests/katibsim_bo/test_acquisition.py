@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from katibsim_plugins.bayesianoptimization.acquisition import Acquisition, CostModel, Scorer, log_h
-from katibsim_plugins.bayesianoptimization.gp import Hyper, Posterior, standardize
+from katibsim_plugins.katibsim_bo.acquisition import Acquisition, CostModel, Scorer, log_h
+from katibsim_plugins.katibsim_bo.gp import Hyper, Posterior, standardize
 
 
 def _posterior(cat=False, seed=0):

@@ -241,7 +241,7 @@ class FitCache:
 
     Every fit starts from the same initial point (:meth:`Hyper.default`, or ``init``), so the
     model is a pure function of the history and a rebuilt service answers exactly like a live
-    one. Warm-starting from the previous step's fit was measured (docs/bayesianoptimization.md):
+    one. Warm-starting from the previous step's fit was measured (docs/katibsim-bo.md):
     it saves about two thirds of the likelihood evaluations but lands elsewhere within the
     optimiser's tolerance, which changes the suggestions of a rebuilt service; warm-starting from
     a cached power-of-two prefix (deterministic) saved nothing. ``warm_start=True`` opts into the

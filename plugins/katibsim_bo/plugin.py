@@ -1,4 +1,5 @@
-"""The ``bayesianoptimization`` algorithm: Katib's setting names, katibsim's own GP-BO underneath.
+"""The ``katibsim-bo`` algorithm: katibsim's own GP-BO (not in Katib; Katib's skopt-based
+``bayesianoptimization`` is the ``katib_skopt`` plugin).
 
 Flow of one ``suggest(trials, count)``:
 
@@ -44,7 +45,7 @@ HEDGE_KINDS = ("ucb", "logei", "pi")
 # model knows. The output-warped model can lock onto a local optimum that way for the rest of a
 # run (Branin's boundary point (10, 3.0), 50 trials a hair apart); see _unwarped_choice. 1e-4 was
 # measured: 1e-5 was too tight to break the lock in every seed, and larger radii hand more of the
-# final refinement to the unwarped model. docs/bayesianoptimization.md, "Near-duplicates".
+# final refinement to the unwarped model. docs/katibsim-bo.md, "Near-duplicates".
 NEAR_DUPLICATE = 1e-4
 # The matrices here are small (tens to hundreds of rows): a multi-threaded BLAS only adds
 # synchronisation, and on a loaded machine it makes every call many times slower. So the
@@ -52,12 +53,15 @@ NEAR_DUPLICATE = 1e-4
 _THREADS = ThreadpoolController()
 
 
-class BayesianOptimization(Algorithm):
-    name = "bayesianoptimization"
+class KatibsimBO(Algorithm):
+    name = "katibsim-bo"
     description = (
-        "Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, MAP hyperparameters, log-EI/UCB/PI/"
-        "gp_hedge, Sobol + L-BFGS-B acquisition maximisation, capped kriging-believer batches, output warping, no duplicates)"
+        "not in Katib: katibsim's own Gaussian-process Bayesian optimisation (Matérn-5/2 ARD, MAP hyperparameters, "
+        "log-EI/UCB/PI/gp_hedge, Sobol + L-BFGS-B acquisition maximisation, capped kriging-believer batches, "
+        "output warping, no duplicates)"
     )
+    #: Not one of Katib's algorithms: ``katibsim plugins`` lists it apart ("not in Katib").
+    katib_algorithm = False
     capabilities = Capabilities(batch=True)
     settings_spec = cfg.SETTINGS_SPEC
 
@@ -87,7 +91,7 @@ class BayesianOptimization(Algorithm):
         self._fits = FitCache(self._prior, self.enc.cat_mask, fixed_noise=fixed_noise)
         self._cost_fits = FitCache(self._prior, self.enc.cat_mask)
         self._design: np.ndarray | None = None
-        # gp_hedge portfolio state (like skopt, kept in memory; see docs/bayesianoptimization.md).
+        # gp_hedge portfolio state (like skopt, kept in memory; see docs/katibsim-bo.md).
         self._gains = np.zeros(len(HEDGE_KINDS))
         self._hedge_last: np.ndarray | None = None
         self._hedge_seen = -1
@@ -225,7 +229,7 @@ class BayesianOptimization(Algorithm):
                     post = post.condition_on(row[None, :], self._lie(post, row[None, :], best))
             if a is None:
                 raise SearchSpaceExhausted(
-                    f"bayesianoptimization: the search space has no unused assignment left ({len(out)} of {count} found)",
+                    f"katibsim-bo: the search space has no unused assignment left ({len(out)} of {count} found)",
                     assignments=out,
                 )
             out.append(a)
@@ -373,4 +377,4 @@ class Units:
 
 @hookimpl
 def katibsim_register_algorithms(register):
-    register(BayesianOptimization)
+    register(KatibsimBO)

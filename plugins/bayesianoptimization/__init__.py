@@ -1,1 +1,0 @@
-"""bayesianoptimization: Gaussian-process Bayesian optimisation (model, acquisition, encoding, maximisation)."""
