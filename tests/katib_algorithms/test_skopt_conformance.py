@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given, settings as hsettings, strategies as st
 
-from katibsim.algorithm import checked_suggest
+from katibsim.suggest_check import checked_suggest
 from katibsim.spec.space import ParameterType
 from katibsim.testing import checks_for, strategies as kst
 
@@ -30,9 +30,11 @@ class CorrectedBayesianOptimization(KatibBayesianOptimization):
 
 RANDOM_PHASE = {"n_initial_points": "40"}
 CORRECTED = [
-    pytest.param(call, id=f"corrected-{name}")
+    pytest.param(call, id=f"corrected-{name}",
+                 marks=[pytest.mark.xfail(reason=call.expected_failure, strict=False)] if call.expected_failure else [])
     for name, call in checks_for(CorrectedBayesianOptimization, settings=RANDOM_PHASE,
-                                 skip=("check_rebuild_same_answer",))
+                                 skip={"check_rebuild_same_answer": "skopt's live Optimizer (its gp_hedge gains, "
+                                       "its ask cache) is state a rebuilt service does not have"})
 ]
 
 

@@ -13,7 +13,7 @@ import pytest
 import skopt
 from skopt.space import Categorical, Integer, Real
 
-from katibsim.algorithm import checked_suggest
+from katibsim.suggest_check import checked_suggest
 
 from katibsim_plugins.katib_skopt import compat
 from skopt_helpers import E, F, M, MIXED, S, build, drive
