@@ -40,8 +40,8 @@ OWN_DISTRIBUTION = "katibsim"
 # here *and* declare it as an entry point in pyproject.toml (an entry point of the katibsim
 # distribution alone is enough to load it; the tuple also covers an install whose entry points are stale).
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "katibsim_plugins.random_search",
-    "katibsim_plugins.grid",
+    "katibsim_plugins.katib_hyperopt.plugin",
+    "katibsim_plugins.katib_optuna.plugin",
     "katibsim_plugins.bayesianoptimization.plugin",
     "katibsim_plugins.medianstop",
     "katibsim_plugins.sim_backend",
