@@ -75,6 +75,18 @@ class KatibHyperopt(Algorithm):
         self.service: HyperoptService | None = None  # built on the first call, like Katib's pod
         self.moved = 0  # values Katib would run outside the space, moved into it (docs/algorithms.md)
 
+    def _new_service(self) -> HyperoptService:
+        return HyperoptService(self.algorithm, self.space, maximize=self.objective.maximize, seed=self.library_seed,
+                               settings=self.library_settings, corrected=self.corrected)
+
+    def _domain_error(self) -> str | None:
+        """hyperopt's own refusal of Katib's search space (e.g. min == max), seen before any run."""
+        try:
+            self._new_service()
+        except Exception as exc:  # noqa: BLE001 - whatever hyperopt raises, Katib's pod raises
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
     def _seed_error(self) -> str | None:
         return seed_failure(self.random_state, "hyperopt") if self.random_state is not None else None
 
@@ -87,11 +99,9 @@ class KatibHyperopt(Algorithm):
                     "succeeds, and numpy only takes seeds below 2**32",
                 fix="set random_state to an int in [0, 4294967295]",
             )
-        if self.service is None:
-            self.service = HyperoptService(self.algorithm, self.space, maximize=self.objective.maximize,
-                                           seed=self.library_seed, settings=self.library_settings,
-                                           corrected=self.corrected)
         try:
+            if self.service is None:  # Katib builds the pod's service on the first call that gets this far
+                self.service = self._new_service()
             answers = self.service.get_suggestions(told_trials(self.space, trials), count, history_size=len(trials))
         except Exception as exc:  # noqa: BLE001 - the library failing inside Katib's service
             raise SuggestionServiceFailure(
@@ -122,6 +132,14 @@ class KatibHyperopt(Algorithm):
                 "it seeds numpy.random.RandomState with random_state, which takes seeds below 2**32; "
                 "fix: a random_state in [0, 4294967295]",
                 value=self.settings["random_state"], severity="warning"))
+        domain_error = None if out else self._domain_error()
+        if domain_error:
+            out.append(FieldError(
+                "spec.parameters",
+                f"Katib's {self.name} fails every GetSuggestions call ({domain_error}), creating no trial while the "
+                "Experiment stays Running: hyperopt refuses the search space Katib builds from these parameters; "
+                "fix: give every int/double parameter min < max",
+                severity="warning"))
         for i, p in enumerate(self.space):
             if p.distribution in (Distribution.NORMAL, Distribution.LOG_NORMAL) and p.type in (
                     ParameterType.INT, ParameterType.DOUBLE):
