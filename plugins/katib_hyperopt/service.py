@@ -35,7 +35,16 @@ from katibsim_plugins.katib_common import KatibTrial
 RANDOM, TPE = "random", "tpe"
 
 
-def hyperopt_space(space: SearchSpace) -> dict[str, Any]:
+def constant_parameters(space: SearchSpace) -> dict[str, Any]:
+    """int / double parameters with min == max (hyperopt refuses most of them: Katib's pod fails)."""
+    out: dict[str, Any] = {}
+    for p in space:
+        if p.type in (ParameterType.INT, ParameterType.DOUBLE) and float(p.min) == float(p.max):  # type: ignore[arg-type]
+            out[p.name] = int(p.min) if p.type == ParameterType.INT else float(p.min)  # type: ignore[arg-type]
+    return out
+
+
+def hyperopt_space(space: SearchSpace, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Katib's ``create_hyperopt_domain``: one ``hp`` expression per parameter.
 
     An int without a step has step 1 already (Katib's shared conversion), so ints always take the
@@ -44,6 +53,8 @@ def hyperopt_space(space: SearchSpace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in space:
         name = p.name
+        if name in skip:
+            continue
         if p.type in (ParameterType.INT, ParameterType.DOUBLE):
             step = p.step if p.step else (1 if p.type == ParameterType.INT else None)
             lo, hi = float(p.min), float(p.max)  # type: ignore[arg-type]
@@ -90,7 +101,12 @@ class HyperoptService:
         self.corrected = corrected
         self.suggest_fn = hyperopt.tpe.suggest if algorithm == TPE else hyperopt.rand.suggest
         self.rstate = np.random.RandomState(seed)
-        self.domain = hyperopt.Domain(None, hyperopt_space(space), pass_expr_memo_ctrl=None)
+        # Corrected: a parameter with min == max is that constant, outside hyperopt's space.
+        self.constants = constant_parameters(space) if corrected else {}
+        domain_space = hyperopt_space(space, frozenset(self.constants))
+        # Corrected, with every parameter constant, hyperopt has nothing to draw (it would raise).
+        self.nothing_to_draw = corrected and not domain_space
+        self.domain = hyperopt.Domain(None, domain_space or {"_": hp.choice("_", [0])}, pass_expr_memo_ctrl=None)
         self.fmin = hyperopt.FMinIter(self.suggest_fn, self.domain, trials=hyperopt.Trials(), max_evals=-1,
                                       rstate=self.rstate, verbose=False)
         self.fmin.catch_eval_exceptions = False
@@ -101,6 +117,8 @@ class HyperoptService:
     def _misc_vals(self, trial: KatibTrial) -> dict[str, list]:
         vals: dict[str, list] = {}
         for p in self.space:
+            if p.name in self.constants:
+                continue
             s = trial.assignment[p.name]
             if p.type == ParameterType.INT:
                 vals[p.name] = [int(s)]
@@ -152,6 +170,8 @@ class HyperoptService:
         new_ids = trials_obj.new_trial_ids(count)
         seed = self._call_seed(history_size)
         docs: list[dict] = []
+        if self.nothing_to_draw:
+            return [{} for _ in new_ids]
         if self.algorithm == RANDOM:
             docs = self.suggest_fn(new_ids=new_ids, domain=self.domain, trials=trials_obj, seed=seed)
         elif self.is_first_run and not (self.corrected and self.n_told >= count):
@@ -179,6 +199,9 @@ class HyperoptService:
         for vals in self.ask(count, history_size):
             a: dict[str, Any] = {}
             for p in self.space:
+                if p.name in self.constants:
+                    a[p.name] = self.constants[p.name]
+                    continue
                 v = vals[p.name][0]
                 if p.type == ParameterType.INT:
                     a[p.name] = int(v)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
 from collections import defaultdict
 from typing import Any, Iterator, Mapping, Sequence
@@ -62,25 +63,40 @@ def unsupported_distribution(space: SearchSpace) -> str | None:
     return None
 
 
-def optuna_distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
-    """Katib's ``_get_optuna_search_space`` (raises ValueError with Katib's text for normal / logNormal)."""
+def _span(p, bound: float, other: float, top: bool = False) -> float:
+    """``bound`` widened to cover ``p``'s grid values (corrected grid only)."""
+    values = [float(v) for v in grid_combinations(SearchSpace((p,)))[p.name]]
+    return max(bound, max(values)) if top else min(bound, min(values))
+
+
+def optuna_distributions(space: SearchSpace, corrected: bool = False, grid: bool = False) -> dict[str, BaseDistribution]:
+    """Katib's ``_get_optuna_search_space`` (raises ValueError with Katib's text for normal / logNormal;
+    ``corrected``: normal is searched as uniform and logNormal as logUniform over [min, max])."""
     message = unsupported_distribution(space)
-    if message:
+    if message and not corrected:
         raise ValueError(message)
     out: dict[str, BaseDistribution] = {}
     for p in space:
         if p.type == ParameterType.INT:
             step = int(p.step) if p.step else 1  # Katib's shared conversion: int step 1 by default
-            if p.distribution == Distribution.UNIFORM:
+            if p.distribution in (Distribution.UNIFORM, Distribution.NORMAL):
                 out[p.name] = IntDistribution(low=int(p.min), high=int(p.max), log=False, step=step)
             else:  # logUniform: low clipped to >= 1, the step ignored
                 out[p.name] = IntDistribution(low=max(1, int(p.min)), high=int(p.max), log=True, step=1)
         elif p.type == ParameterType.DOUBLE:
-            if p.distribution == Distribution.UNIFORM:
-                out[p.name] = FloatDistribution(low=float(p.min), high=float(p.max), log=False,
-                                                step=float(p.step) if p.step else None)
+            if p.distribution in (Distribution.UNIFORM, Distribution.NORMAL):
+                lo, hi = float(p.min), float(p.max)
+                step = float(p.step) if p.step else None
+                if corrected and grid and step:
+                    # numpy.arange's artefacts put grid values just off Optuna's range or step
+                    # (Katib's pod then refuses them): the fix spans the values themselves.
+                    lo, hi, step = _span(p, lo, hi), _span(p, hi, lo, top=True), None
+                out[p.name] = FloatDistribution(low=lo, high=hi, log=False, step=step)
             else:  # logUniform: low clipped to >= 1e-10, the step ignored
-                out[p.name] = FloatDistribution(low=max(1e-10, float(p.min)), high=float(p.max), log=True, step=None)
+                lo, hi = max(1e-10, float(p.min)), float(p.max)
+                if corrected and grid and p.step:
+                    lo, hi = _span(p, lo, hi), _span(p, hi, lo, top=True)
+                out[p.name] = FloatDistribution(low=lo, high=hi, log=True, step=None)
         else:
             out[p.name] = CategoricalDistribution(list(p.values))
     return out
@@ -172,17 +188,27 @@ class OptunaService:
 
     def _add_known(self, t: KatibTrial) -> None:
         """Corrected: a trial this pod did not ask (a restart) is added to the study as completed."""
-        dists = optuna_distributions(self.space)
-        params = {p.name: dists[p.name].to_external_repr(dists[p.name].to_internal_repr(self._typed(p, t)))
-                  for p in self.space}
+        dists = optuna_distributions(self.space, self.corrected, self.algorithm == GRID)
+        params = {p.name: self._inside(dists[p.name], self._typed(p, t)) for p in self.space}
         system_attrs: dict[str, Any] = {}
         if self.algorithm == GRID:
             gid = self._grid_id(params)
             if gid is not None:
                 sampler = self.study.sampler
                 system_attrs = {"grid_id": gid, "search_space": sampler._search_space}  # type: ignore[attr-defined]
-        frozen = optuna.trial.create_trial(value=t.value, params=params, distributions=dists, system_attrs=system_attrs)
+        ok = not math.isnan(t.value)
+        frozen = optuna.trial.create_trial(state=TrialState.COMPLETE if ok else TrialState.FAIL,
+                                           value=t.value if ok else None, params=params, distributions=dists,
+                                           system_attrs=system_attrs)
         self.study.add_trial(frozen)
+
+    @staticmethod
+    def _inside(dist: BaseDistribution, value: Any) -> Any:
+        """``value`` as Optuna holds it, clipped into ``dist`` (a float artefact just past max)."""
+        internal = dist.to_internal_repr(value)
+        if not dist._contains(internal) and isinstance(dist, (FloatDistribution, IntDistribution)):
+            internal = min(max(internal, dist.low), dist.high)
+        return dist.to_external_repr(internal)
 
     @staticmethod
     def _typed(p, t: KatibTrial) -> Any:
@@ -220,7 +246,7 @@ class OptunaService:
         out: list[dict[str, Any]] = []
         if count <= 0:
             return out
-        dists = optuna_distributions(self.space)  # Katib builds them on every ask; the first raises
+        dists = optuna_distributions(self.space, self.corrected, self.algorithm == GRID)  # Katib builds them on every ask
         for _ in range(count):
             if self.corrected and self.algorithm == GRID and self._unasked_grid_points() == 0:
                 raise GridExhausted(
