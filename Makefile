@@ -34,6 +34,7 @@ demo: $(STAMP)
 ## make bench: speed and quality benchmarks (not part of the test suite)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_speed.py
+	$(BIN)/python benchmarks/algorithms_speed.py
 
 ## make bench-bo: katibsim's bayesianoptimization vs Optuna GPSampler, skopt, bayes_opt, random
 ## (its own venv with the peer libraries; SEEDS=5 for a quick look; the full run takes about an hour)

@@ -75,9 +75,15 @@ def katib_strings(space: SearchSpace, assignment: Mapping[str, Value]) -> dict[s
     return {p.name: p.format(assignment[p.name]) for p in space}
 
 
-def told_trials(space: SearchSpace, trials: Sequence[Trial]) -> list[KatibTrial]:
-    """The trials a Katib service learns from, in history order, as the service sees them."""
-    return [KatibTrial(t.name, katib_strings(space, t.assignment), float(t.value)) for t in trials if is_told(t)]
+def told_trials(space: SearchSpace, trials: Sequence[Trial], known: "set[str] | frozenset[str]" = frozenset()
+                ) -> list[KatibTrial]:
+    """The trials a Katib service learns from, in history order, as the service sees them.
+
+    ``known``: names the service has recorded already. Katib's services skip those, so they are
+    left out here (converting the whole history on every call would cost O(n) conversions).
+    """
+    return [KatibTrial(t.name, katib_strings(space, t.assignment), float(t.value))  # type: ignore[arg-type]
+            for t in trials if t.name not in known and is_told(t)]
 
 
 def katib_value(p: Parameter, returned: object) -> Value:

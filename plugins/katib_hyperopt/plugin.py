@@ -92,7 +92,9 @@ class KatibHyperopt(Algorithm):
         return None
 
     def _seed_error(self) -> str | None:
-        return seed_failure(self.random_state, "hyperopt") if self.random_state is not None else None
+        if not hasattr(self, "_seed_error_text"):  # numpy's verdict on the seed never changes
+            self._seed_error_text = seed_failure(self.random_state, "hyperopt") if self.random_state is not None else None
+        return self._seed_error_text
 
     def suggest(self, trials: Sequence[Trial], count: int) -> list[dict[str, Value]]:
         error = self._seed_error()
@@ -106,7 +108,8 @@ class KatibHyperopt(Algorithm):
         try:
             if self.service is None:  # Katib builds the pod's service on the first call that gets this far
                 self.service = self._new_service()
-            answers = self.service.get_suggestions(told_trials(self.space, trials), count, history_size=len(trials))
+            told = told_trials(self.space, trials, self.service.recorded)
+            answers = self.service.get_suggestions(told, count, history_size=len(trials))
         except Exception as exc:  # noqa: BLE001 - the library failing inside Katib's service
             raise SuggestionServiceFailure(
                 f"{type(exc).__name__}: {exc}",

@@ -111,7 +111,7 @@ class HyperoptService:
                                       rstate=self.rstate, verbose=False)
         self.fmin.catch_eval_exceptions = False
         self.is_first_run = True
-        self._recorded: set[str] = set()  # the trial names in fmin.trials.specs, as a set
+        self.recorded: set[str] = set()  # the trial names in fmin.trials.specs, as a set
 
     # -- telling -----------------------------------------------------------------------------------
     def _misc_vals(self, trial: KatibTrial) -> dict[str, list]:
@@ -133,9 +133,9 @@ class HyperoptService:
         trials_obj = self.fmin.trials
         tids, specs, results, miscs = [], [], [], []
         for t in trials:
-            if t.name in self._recorded:
+            if t.name in self.recorded:
                 continue
-            self._recorded.add(t.name)
+            self.recorded.add(t.name)
             tid = trials_obj.new_trial_ids(1)[0]
             vals = self._misc_vals(t)
             misc = dict(tid=tid, cmd=self.domain.cmd, workdir=self.domain.workdir,
@@ -154,7 +154,7 @@ class HyperoptService:
 
     @property
     def n_told(self) -> int:
-        return len(self._recorded)
+        return len(self.recorded)
 
     # -- asking ------------------------------------------------------------------------------------
     def _call_seed(self, history_size: int) -> int:

@@ -94,6 +94,11 @@ class KatibOptuna(Algorithm):
 
     # -- failures ------------------------------------------------------------------------------------
     def _static_failure(self) -> SuggestionServiceFailure | None:
+        if not hasattr(self, "_static"):  # the space and the seed never change: decide once
+            self._static = self._find_static_failure()
+        return self._static
+
+    def _find_static_failure(self) -> SuggestionServiceFailure | None:
         if self.random_state is not None:
             error = seed_failure(self.random_state, "optuna")
             if error:
@@ -145,7 +150,7 @@ class KatibOptuna(Algorithm):
         return strings
 
     def _told(self, trials: Sequence[Trial]):
-        told = told_trials(self.space, trials)
+        told = told_trials(self.space, trials, self.service.recorded if self.service is not None else frozenset())
         if not self._ran and not self._names:
             return told
         by_name = {t.name: t for t in trials}
