@@ -7,7 +7,7 @@ live Katib pod is told). The direct driver calls the library the way Katib's ser
 no katibsim in between (no history conversion, no host checks); the overhead column is
 katibsim's time over the driver's, in the same run. Add an algorithm by adding a registry entry.
 
-    .venv/bin/python benchmarks/algorithms_speed.py [--calls 5] [--sizes 10 50 200]
+    .venv/bin/python benchmarks/algorithms_speed.py [--calls 15] [--sizes 10 50 200]
 """
 
 from __future__ import annotations
@@ -146,18 +146,21 @@ REGISTRY: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
 
 
 def time_at(runner, n: int, calls: int) -> float:
-    """Seconds per suggestion for ``calls`` requests after ``n`` observations."""
+    """Median seconds per suggestion over ``calls`` requests after ``n`` observations (the median
+    keeps a busy machine's outliers out; the history grows by one trial per request)."""
     for _ in range(n):
         runner.step()
-    t0 = time.perf_counter()
+    times = []
     for _ in range(calls):
+        t0 = time.perf_counter()
         runner.step()
-    return (time.perf_counter() - t0) / calls
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=15)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--algorithms", nargs="+", default=list(REGISTRY))
     args = parser.parse_args(argv)

@@ -305,6 +305,18 @@ class KatibMultivariateTpe(KatibOptuna):
             if not ok:
                 raise SettingsError(f"{key} should be greate or equal than zero", setting=key)
 
+    def predicted_failures(self) -> list[FieldError]:
+        out = super().predicted_failures()
+        if "n_ei_candidates" in self.settings and int(self.settings["n_ei_candidates"]) == 0:
+            i = list(self.settings).index("n_ei_candidates")
+            out.append(FieldError(
+                f"spec.algorithm.algorithmSettings[{i}].value",
+                "Katib accepts n_ei_candidates 0, but once the start-up trials are told every GetSuggestions call "
+                "fails (Optuna's TPE: \"The size of 'samples' should be more than 0\"), creating no trial while "
+                "the Experiment stays Running; fix: n_ei_candidates >= 1",
+                value="0", severity="warning"))
+        return out
+
     def library_config(self, seed: int) -> dict[str, Any]:
         config: dict[str, Any] = {k: int(v) for k, v in self.settings.items() if k in ("n_startup_trials",
                                                                                       "n_ei_candidates")}

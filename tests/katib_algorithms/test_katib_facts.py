@@ -264,3 +264,14 @@ def test_every_setting_katib_accepts_is_accepted():
     KatibRandom(MIXED, MINIMIZE, {"random_state": "0"})
     KatibMultivariateTpe(MIXED, MINIMIZE, {"n_startup_trials": "0", "n_ei_candidates": "0", "random_state": "0"})
     KatibGrid(SMALL, MINIMIZE, {"random_state": "0"})
+
+
+def test_multivariate_tpe_with_zero_ei_candidates_fails_after_start_up():
+    alg = KatibMultivariateTpe(MIXED, MINIMIZE, {"n_ei_candidates": "0", "n_startup_trials": "2", "random_state": "1"})
+    katib = Katib()
+    katib.add(alg.suggest((), 2))
+    katib.add(alg.suggest(tuple(katib.history), 2))  # one trial told so far: still start-up
+    with pytest.raises(SuggestionServiceFailure, match="should be more than 0"):
+        alg.suggest(tuple(katib.history), 2)
+    (w,) = alg.predicted_failures()
+    assert w.path == "spec.algorithm.algorithmSettings[0].value" and w.severity == "warning"
