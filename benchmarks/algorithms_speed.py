@@ -99,7 +99,8 @@ class HyperoptDriver:
         v = doc["misc"]["vals"]
         a = {"lr": float(v["lr"][0]), "layers": int(v["layers"][0]),
              "optimizer": ["sgd", "adam", "ftrl"][v["optimizer"][0]]}
-        self.pending = (a, {"lr": [a["lr"]], "layers": [a["layers"]], "optimizer": [v["optimizer"][0]]})
+        # Katib tells a list parameter by its index in the list, a Python int.
+        self.pending = (a, {"lr": [a["lr"]], "layers": [a["layers"]], "optimizer": [int(v["optimizer"][0])]})
         return a
 
 
@@ -145,17 +146,20 @@ REGISTRY: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
 }
 
 
-def time_at(runner, n: int, calls: int) -> float:
-    """Median seconds per suggestion over ``calls`` requests after ``n`` observations (the median
-    keeps a busy machine's outliers out; the history grows by one trial per request)."""
+def time_at(runners: list, n: int, calls: int) -> list[float]:
+    """Median seconds per suggestion of each runner over ``calls`` requests after ``n``
+    observations. The runners take turns call by call, so a busy machine slows both alike; the
+    median keeps outliers out; the history grows by one trial per request."""
     for _ in range(n):
-        runner.step()
-    times = []
+        for r in runners:
+            r.step()
+    times: list[list[float]] = [[] for _ in runners]
     for _ in range(calls):
-        t0 = time.perf_counter()
-        runner.step()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+        for r, t in zip(runners, times):
+            t0 = time.perf_counter()
+            r.step()
+            t.append(time.perf_counter() - t0)
+    return [float(np.median(t)) for t in times]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.algorithms:
         build_plugin, build_direct = REGISTRY[name]
         for n in args.sizes:
-            ours = time_at(build_plugin(), n, args.calls)
-            direct = time_at(build_direct(), n, args.calls)
+            ours, direct = time_at([build_plugin(), build_direct()], n, args.calls)
             print(f"{name:<18} {n:>12} {ours * 1e3:>12.2f} {direct * 1e3:>10.2f} {ours / direct - 1:>+9.1%}")
     return 0
 
