@@ -45,8 +45,8 @@ OWN_DISTRIBUTION = "katibsim"
 # here *and* declare it as an entry point in pyproject.toml (an entry point of the katibsim
 # distribution alone is enough to load it; the tuple also covers an install whose entry points are stale).
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "katibsim_plugins.random_search",
-    "katibsim_plugins.grid",
+    "katibsim_plugins.katib_hyperopt.plugin",
+    "katibsim_plugins.katib_optuna.plugin",
     "katibsim_plugins.katibsim_bo.plugin",
     "katibsim_plugins.katib_skopt.plugin",
     "katibsim_plugins.medianstop",

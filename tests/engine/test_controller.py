@@ -138,10 +138,12 @@ def test_metrics_unavailable_makes_katib_create_more_than_max_trials():
 GRID_X = [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "4", "step": "1"}}]
 
 
-def test_exhausted_grid_ends_cleanly_and_says_katib_would_hang():
+# An algorithm that runs out of points (katibsim's contract: SearchSpaceExhausted). Katib's own grid
+# does not: it fails or repeats itself (tests/katib_algorithms); these test the engine's side.
+def test_exhausted_suggestions_end_cleanly_and_say_katib_would_hang():
     exp = make_experiment({"algorithm": {"algorithmName": "grid"}, "parallelTrialCount": 2, "maxTrialCount": None},
                           parameters=GRID_X)
-    r = simulate(exp, Line(), seed=0)
+    r = simulate(exp, Line(), algorithm=scripted(exp, [0, 1, 2, 3, 4]), seed=0)
     assert len(r.trials) == 5 and sorted(dict(t.assignment)["x"] for t in r.trials) == ["0.0", "1.0", "2.0", "3.0", "4.0"]
     assert (r.outcome, r.reason) == ("Running", "SuggestionExhausted")
     assert r.status.conditions[-1].type == "Running" and r.status.completion_time is None
@@ -149,10 +151,11 @@ def test_exhausted_grid_ends_cleanly_and_says_katib_would_hang():
     assert r.time_to_end == r.last_trial_end
 
 
-def test_exhausted_grid_corrected_ends_with_suggestion_end_reached():
+def test_exhausted_suggestions_corrected_end_with_suggestion_end_reached():
     exp = make_experiment({"algorithm": {"algorithmName": "grid"}, "parallelTrialCount": 2, "maxTrialCount": None},
                           parameters=GRID_X)
-    r = simulate(exp, Line(), seed=0, options=SimulationOptions(katib_compat=False))
+    r = simulate(exp, Line(), algorithm=scripted(exp, [0, 1, 2, 3, 4]), seed=0,
+                 options=SimulationOptions(katib_compat=False))
     assert len(r.trials) == 5
     assert (r.outcome, r.reason) == ("Succeeded", "ExperimentSuggestionEndReached")
     assert r.status.conditions[-1].message == "Experiment has succeeded because suggestion service has reached the end"

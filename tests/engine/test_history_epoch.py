@@ -151,19 +151,37 @@ def test_final_put_forgets_the_position_and_compaction_keeps_the_others():
     assert h._pos == {}
 
 
-def test_grid_rebuilt_or_reused_gives_the_same_answer_after_a_changed_middle_trial():
-    """The design's rule "same answer when rebuilt from the same history": a grid instance that saw
-    [0,1,2,3,4] and is then given [0,99,2,3,4,5] answers like a grid built fresh for the second."""
-    from katibsim.algorithm import ObjectiveInfo
-    from katibsim_plugins.grid import Grid
+def test_a_history_keys_user_rebuilt_or_reused_gives_the_same_answer_after_a_changed_middle_trial():
+    """The design's rule "same answer when rebuilt from the same history", for an algorithm that
+    keeps a HistoryKeys between calls (as a plugin author may): an instance that saw [0,1,2,3,4]
+    and is then given [0,99,2,3,4,5] answers like one built fresh for the second history."""
+    from katibsim.algorithm import Algorithm, ObjectiveInfo
+
+    class FirstUnused(Algorithm):
+        name = "first-unused"
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.keys = HistoryKeys(self.space)
+
+        def suggest(self, trials, count):
+            self.keys.update(trials)
+            out = []
+            for x in range(0, 101):
+                key = self.space.key({"x": x})
+                if key not in self.keys.keys:
+                    out.append({"x": x})
+                    if len(out) == count:
+                        return out
+            return out
 
     space = SearchSpace((Parameter("x", ParameterType.INT, 0, 100),))
     obj = ObjectiveInfo("score", True)
     first = [Trial(f"t{i}", {"x": i}, TrialCondition.SUCCEEDED, float(i)) for i in range(5)]
     second = [first[0], Trial("t1", {"x": 99}, TrialCondition.SUCCEEDED, 1.0)] + first[2:] + [
         Trial("t5", {"x": 5}, TrialCondition.SUCCEEDED, 5.0)]
-    reused = Grid(space, obj, {"order": "lexicographic"}, 0)
+    reused = FirstUnused(space, obj, {}, 0)
     reused.suggest(first, 1)
-    fresh = Grid(space, obj, {"order": "lexicographic"}, 0)
+    fresh = FirstUnused(space, obj, {}, 0)
     answer = reused.suggest(second, 3)
     assert answer == fresh.suggest(second, 3) == [{"x": 1}, {"x": 6}, {"x": 7}]

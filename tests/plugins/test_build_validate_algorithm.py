@@ -10,8 +10,8 @@ from katibsim.errors import FieldError, PluginError, SpecError
 from katibsim.hookspecs import hookimpl
 from katibsim.objective import Evaluation, Objective
 from katibsim.spec.space import Distribution, ParameterType
-from katibsim_plugins.grid import Grid
-from katibsim_plugins.random_search import RandomSearch
+from katibsim_plugins.katib_hyperopt.plugin import KatibRandom
+from katibsim_plugins.katib_optuna.plugin import KatibGrid
 from plugin_helpers import experiment, pspec
 
 
@@ -139,8 +139,8 @@ def test_commands_never_raise_on_duplicates(runtime_plugin):
 
 def test_registration_provenance():
     reg = plugins.registration("algorithms", "grid")
-    assert (reg.obj, reg.plugin, reg.source, reg.distribution) == (Grid, "grid", "builtin", "katibsim")
-    assert plugins.owner_of(RandomSearch) == "random"
+    assert (reg.obj, reg.plugin, reg.source, reg.distribution) == (KatibGrid, "katib_optuna", "builtin", "katibsim")
+    assert plugins.owner_of(KatibRandom) == "katib_hyperopt"
 
 
 # -- build_algorithm ------------------------------------------------------------------------------------
@@ -149,8 +149,8 @@ def test_registration_provenance():
 def test_build_algorithm_uses_the_experiment():
     exp = experiment(pspec("lr", "double", min="0.01", max="0.1"), settings={"random_state": "3"}, max_trial_count=9)
     alg = algorithm_factory.build_algorithm(exp, seed=1)
-    assert isinstance(alg, RandomSearch)
-    assert alg.settings == {"random_state": "3"} and alg.seed == 1 and alg.base_seed == 3
+    assert isinstance(alg, KatibRandom)
+    assert alg.settings == {"random_state": "3"} and alg.seed == 1 and alg.library_seed == 3
     assert alg.max_trial_count == 9 and alg.parallel_trial_count == 3
     assert alg.objective.metric_name == "accuracy" and alg.objective.maximize
 
@@ -158,7 +158,7 @@ def test_build_algorithm_uses_the_experiment():
 def test_build_algorithm_settings_override():
     exp = experiment(settings={"random_state": "3"})
     alg = algorithm_factory.build_algorithm(exp, seed=1, settings={})
-    assert alg.settings == {} and alg.base_seed == 1
+    assert alg.settings == {} and alg.library_seed == 1
 
 
 def test_build_algorithm_settings_errors_at_their_field():
@@ -214,7 +214,7 @@ def test_validate_algorithm_ok_and_missing_name():
 
 
 def test_validate_algorithm_unknown():
-    (err,) = algorithm_factory.validate_algorithm(experiment(algorithm="tpe"))
+    (err,) = algorithm_factory.validate_algorithm(experiment(algorithm="no-such-algorithm"))
     assert err.path == "spec.algorithm.algorithmName"
     assert err.message.endswith(f"known algorithms: {', '.join(sorted(plugins.algorithms()))}")
 

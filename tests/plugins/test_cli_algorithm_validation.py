@@ -102,7 +102,8 @@ def test_a_valid_grid_experiment(tmp_path, capsys):
         ),
         (
             {"settings": {"random_state": "-1"}},
-            "spec.algorithm.algorithmSettings[0].value: Invalid value: '-1': random_state should be great or equal than zero",
+            "spec.algorithm.algorithmSettings[0].value: Invalid value: '-1': Katib's Optuna service rejects a negative "
+            "random_state with an empty message (\"ValidateAlgorithmSettings Error: \"): random_state must be an int >= 0",
         ),
         (
             {"algorithm": "random", "settings": {"random_state": "seven"}},
@@ -130,7 +131,7 @@ def test_algorithm_errors_have_katibs_message_and_path(tmp_path, capsys, kwargs,
 
 
 def test_unknown_algorithm_lists_the_known_ones(tmp_path, capsys):
-    code, out = validate(capsys, write(tmp_path, algorithm="tpe"))
+    code, out = validate(capsys, write(tmp_path, algorithm="no-such-algorithm"))
     assert code == 1
     known = out.split("known algorithms: ")[1].split("\n")[0].split(", ")
     assert {"grid", "random"} <= set(known) and known == sorted(known)

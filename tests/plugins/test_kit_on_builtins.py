@@ -29,7 +29,16 @@ def _params(max_examples=None):
 
 
 def test_builtins_are_registered():
-    assert {"random", "grid"} <= set(plugins.algorithms())
+    assert {"random", "tpe", "grid", "multivariate-tpe"} <= set(plugins.algorithms())
+
+
+def test_kit_exempt_names_real_checks_with_a_reason():
+    from katibsim.testing import CHECKS
+
+    known = {c.__name__ for c in CHECKS}
+    for cls in ALGORITHMS:
+        for check, why in (getattr(cls, "kit_exempt", {}) or {}).items():
+            assert check in known and why, (cls.name, check)
 
 
 @pytest.mark.parametrize("check", _params())

@@ -66,7 +66,8 @@ def host(eps=(), **env) -> PluginHost:
 
 def test_builtins_are_entry_points_of_katibsim():
     names = {ep.name: ep.value for ep in OWN}
-    assert names["random"] == "katibsim_plugins.random_search" and names["grid"] == "katibsim_plugins.grid"
+    assert names["katib_hyperopt"] == "katibsim_plugins.katib_hyperopt.plugin"
+    assert names["katib_optuna"] == "katibsim_plugins.katib_optuna.plugin"
     for module in plugins.DEFAULT_PLUGINS:
         assert module in names.values(), f"{module} is in DEFAULT_PLUGINS but not declared in pyproject.toml"
 
@@ -79,7 +80,7 @@ def test_the_suite_runs_isolated():
 def test_builtins_load_under_test_and_foreign_entry_points_do_not(dist):
     eps = dist("kx-dist", "1.2.3", {"kx": algo_module("kxalgo")}, {"kx": "kx"})
     h = host(eps)
-    assert {"random", "grid"} <= set(h.records) and "kx" not in h.records
+    assert {"katib_hyperopt", "katib_optuna"} <= set(h.records) and "kx" not in h.records
     assert set(h.registry("algorithms")) >= {"random", "grid"}
 
 
@@ -89,24 +90,24 @@ def test_foreign_entry_points_load_outside_tests_with_provenance(dist):
     reg = h.registry("algorithms")["kxalgo"]
     assert (reg.plugin, reg.source, reg.distribution, reg.version) == ("kx", "entry point", "kx-dist", "1.2.3")
     builtin = h.registry("algorithms")["random"]
-    assert (builtin.plugin, builtin.source, builtin.distribution) == ("random", "builtin", "katibsim")
+    assert (builtin.plugin, builtin.source, builtin.distribution) == ("katib_hyperopt", "builtin", "katibsim")
 
 
 def test_load_plugins_is_an_allowlist_and_works_under_test(dist):
     eps = dist("kx-dist", "1.2.3", {"kx": algo_module("kxalgo")}, {"kx": "kx"})
     assert set(host(eps, KATIBSIM_LOAD_PLUGINS="kx").registry("algorithms")) == {"kxalgo"}
-    assert set(host(eps, KATIBSIM_LOAD_PLUGINS=" kx , random ").registry("algorithms")) == {"kxalgo", "random"}
+    assert set(host(eps, KATIBSIM_LOAD_PLUGINS=" kx , katib_hyperopt ").registry("algorithms")) == {"kxalgo", "random", "tpe"}
     assert set(host(eps, KATIBSIM_LOAD_PLUGINS="kx-dist").registry("algorithms")) == {"kxalgo"}
 
 
-@pytest.mark.parametrize("deny", ["grid", "katibsim_plugins.grid", "grid,kx", "kx-dist,grid"])
+@pytest.mark.parametrize("deny", ["katib_optuna", "katibsim_plugins.katib_optuna.plugin", "katib_optuna,kx", "kx-dist,katib_optuna"])
 def test_disable_plugins(dist, deny):
     eps = dist("kx-dist", "1.2.3", {"kx": algo_module("kxalgo")}, {"kx": "kx"})
     h = host(eps, under_test=False, KATIBSIM_DISABLE_PLUGINS=deny)
     algos = set(h.registry("algorithms"))
     assert "grid" not in algos and "random" in algos
-    assert ("kxalgo" in algos) == ("kx" not in deny)
-    assert "grid" in h.disabled
+    assert ("kxalgo" in algos) == ("kx" not in deny.replace("katib_optuna", ""))
+    assert "katib_optuna" in h.disabled
 
 
 def test_a_plugin_that_fails_to_import_is_recorded_and_the_host_goes_on(dist):
@@ -134,7 +135,7 @@ def test_duplicate_algorithm_names_both_plugins(dist):
         h.registry("algorithms")
     msg = str(info.value)
     assert "algorithm 'random' is registered by two plugins" in msg
-    assert "random (built-in, katibsim_plugins.random_search)" in msg
+    assert "katib_hyperopt (built-in, katibsim_plugins.katib_hyperopt.plugin)" in msg
     assert "kx (entry point of kx-dist 1.2.3)" in msg
     assert "KATIBSIM_DISABLE_PLUGINS" in msg
     # Listing still works and shows the problem.
@@ -189,10 +190,10 @@ def test_wrong_hook_arguments_are_refused(dist):
 
 
 def test_plugin_name_clash_with_a_builtin(dist):
-    eps = dist("kx-dist", "1", {"kx": algo_module("kxalgo")}, {"random": "kx"})
+    eps = dist("kx-dist", "1", {"kx": algo_module("kxalgo")}, {"katib_hyperopt": "kx"})
     h = host(eps, under_test=False)
     assert "kxalgo" not in h.registry("algorithms")
-    assert any("plugin name random is already used by random (built-in" in e.error for e in h.load_errors())
+    assert any("plugin name katib_hyperopt is already used by katib_hyperopt (built-in" in e.error for e in h.load_errors())
 
 
 def test_entry_point_to_an_object(dist):
@@ -214,8 +215,8 @@ def test_tracing_goes_to_stderr(capsys):
     h = host(KATIBSIM_TRACE_PLUGINS="1")
     h.registry("algorithms")
     err = capsys.readouterr().err
-    assert "katibsim: call katibsim_register_algorithms [random]" in err
-    assert "katibsim: random registered algorithm random" in err
+    assert "katibsim: call katibsim_register_algorithms [" in err and "katib_hyperopt" in err
+    assert "katibsim: katib_hyperopt registered algorithm random" in err
     h2 = host(KATIBSIM_TRACE_PLUGINS="0")
     h2.registry("algorithms")
     assert capsys.readouterr().err == ""
@@ -242,7 +243,7 @@ def test_registries_follow_runtime_registration():
 
 def test_builtins_load_from_the_tuple_even_without_their_entry_points():
     h = PluginHost({}, under_test=True, entry_points=[])
-    assert {"random_search", "grid"} <= set(h.records)
+    assert {"katib_hyperopt", "katib_optuna"} <= set(h.records)
     assert {"random", "grid"} <= set(h.registry("algorithms"))
     assert len(set(h.records)) == len(h.records)  # e.g. bayesianoptimization.plugin and objectives.plugin differ
     assert not [e for e in h.load_errors() if "already used" in e.error]

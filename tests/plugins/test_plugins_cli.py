@@ -17,29 +17,32 @@ def run(capsys, *args):
     return code, out.out, out.err
 
 
-def test_text_lists_random_and_grid_with_settings(capsys):
+def test_text_lists_katibs_algorithms_with_settings(capsys):
     code, out, err = run(capsys)
     assert code == 0 and err == ""
-    assert "random 0.1.0  built-in (katibsim_plugins.random_search)" in out
-    assert "grid 0.1.0  built-in (katibsim_plugins.grid)" in out
-    assert "  algorithm grid: Grid search" in out
+    assert "katib_hyperopt 0.1.0  built-in (katibsim_plugins.katib_hyperopt.plugin)" in out
+    assert "katib_optuna 0.1.0  built-in (katibsim_plugins.katib_optuna.plugin)" in out
+    assert "  algorithm grid: Katib's grid (Optuna 3.3.0 GridSampler" in out
+    assert "  algorithm tpe: Katib's tpe (hyperopt 0.2.5" in out
     assert "double needs step: yes; batch: yes; multi-fidelity: no" in out
     assert "      random_state = (none): " in out
-    assert "      order = shuffled [katibsim]: " in out
+    assert "      n_EI_candidates = (none): int > 0; hyperopt's default 24" in out
 
 
 def test_json_has_versions_sources_capabilities_and_defaults(capsys):
     code, out, _ = run(capsys, "-o", "json")
     assert code == 0
     by_name = {p["name"]: p for p in json.loads(out)["plugins"]}
-    grid = by_name["grid"]
-    assert (grid["version"], grid["distribution"], grid["source"]) == ("0.1.0", "katibsim", "builtin")
-    assert grid["hooks"] == ["katibsim_register_algorithms"] and grid["registers"] == {"algorithms": ["grid"]}
-    (algo,) = grid["algorithms"]
-    assert algo["capabilities"]["double_needs_step"] is True
-    assert {s["name"]: s["default"] for s in algo["settings"]} == {"random_state": None, "order": "shuffled"}
-    assert {s["name"]: s["katib"] for s in algo["settings"]} == {"random_state": True, "order": False}
-    assert by_name["random"]["algorithms"][0]["capabilities"]["distributions"] == ["logNormal", "logUniform", "normal", "uniform"]
+    optuna = by_name["katib_optuna"]
+    assert (optuna["version"], optuna["distribution"], optuna["source"]) == ("0.1.0", "katibsim", "builtin")
+    assert optuna["hooks"] == ["katibsim_register_algorithms"]
+    assert optuna["registers"] == {"algorithms": ["grid", "multivariate-tpe"]}
+    grid = {a["name"]: a for a in optuna["algorithms"]}["grid"]
+    assert grid["capabilities"]["double_needs_step"] is True
+    assert {s["name"]: s["default"] for s in grid["settings"]} == {"random_state": None}
+    assert {s["name"]: s["katib"] for s in grid["settings"]} == {"random_state": True}
+    hyperopt = {a["name"]: a for a in by_name["katib_hyperopt"]["algorithms"]}
+    assert hyperopt["random"]["capabilities"]["distributions"] == ["logNormal", "logUniform", "normal", "uniform"]
 
 
 @pytest.fixture
