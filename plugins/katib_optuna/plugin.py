@@ -224,6 +224,11 @@ class KatibGrid(KatibOptuna):
         SettingSpec("random_state", None, "int >= 0; GridSampler(seed=...) (katibsim: else the run's seed)"),
     )
 
+    @classmethod
+    def missing_step_message(cls, parameter: str) -> str:
+        """Katib's text for a double without a step (``convert_to_combinations``, search_space.py)."""
+        return f"Param {parameter} step is nil; For discrete search space, all parameters must include step"
+
     def _validate(self, settings: dict[str, str]) -> None:
         for key, raw in settings.items():
             if key != "random_state":
