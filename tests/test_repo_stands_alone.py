@@ -64,13 +64,14 @@ def holds_manifest(path: str, text: str) -> bool:
         return False
     try:
         return any(_is_manifest(doc) for doc in yaml.safe_load_all(text))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # the fuzz corpus holds hostile YAML on purpose
         return False
 
 
 def problems(path: str, text: str) -> list[str]:
     """Every line of ``text`` (the file at repository path ``path``) that points outside the repository."""
-    manifest = holds_manifest(path, text)
+    # A Dockerfile's paths are inside the image it builds, as a manifest's are inside the pod.
+    manifest = holds_manifest(path, text) or path.rsplit("/", 1)[-1].startswith("Dockerfile")
     in_tests = path.startswith("tests/")
     found = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -178,3 +179,11 @@ def test_paths_inside_a_manifest_are_the_pods_not_this_machines():
     assert problems("scenarios/s.yaml", _p("name: s\nnote: \"", _SEP, "opt/app/train.py\"\n"))
     # and a home or workspace path is refused even inside a manifest
     assert problems("examples/e.yaml", _p("apiVersion: v1\nkind: Pod\nx: ", _SEP, "home/me/x\n"))
+
+
+def test_paths_inside_a_dockerfile_are_the_images():
+    assert problems("Dockerfile", _p("WORKDIR ", _SEP, "opt/katibsim\n")) == []
+    assert problems("deploy/Dockerfile.serve", _p("COPY . ", _SEP, "opt/app\n")) == []
+    # the same line anywhere else is this machine's, and a home path is refused even in a Dockerfile
+    assert problems("docs/x.md", _p("WORKDIR ", _SEP, "opt/katibsim\n"))
+    assert problems("Dockerfile", _p("COPY ", _SEP, "home/me/x .\n"))

@@ -239,7 +239,10 @@ def test_validate_grid_needs_steps_and_fits_max_trial_count():
     exp = experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=3)
     (err,) = algorithm_factory.validate_algorithm(exp)
     assert (err.path, err.message) == ("spec.maxTrialCount", "Max Trial Count: 3 > all possible search combinations: 2")
-    assert algorithm_factory.validate_algorithm(experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=None)) == []
+    # Valid for Katib (an unset maxTrialCount is sent as 0), but a predicted hang: a warning, not an error.
+    found = algorithm_factory.validate_algorithm(experiment(pspec("n", "int", min="1", max="2"), algorithm="grid", max_trial_count=None))
+    assert [f.severity for f in found] == ["warning"] and found[0].path == "spec.maxTrialCount"
+    assert "maxTrialCount: 2" in found[0].message
 
 
 def test_validate_algorithm_leaves_bad_numbers_to_the_spec_validator():
