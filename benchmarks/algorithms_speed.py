@@ -25,7 +25,8 @@ import numpy as np
 import optuna
 from hyperopt import hp
 
-from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import ObjectiveInfo, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim.spec.model import FeasibleSpace, ParameterSpec
 from katibsim.spec.space import SearchSpace
 from katibsim_plugins.katib_hyperopt.plugin import KatibRandom, KatibTpe

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hyperopt import hp
 
-from katibsim.algorithm import checked_suggest
+from katibsim.suggest_check import checked_suggest
 from katibsim_plugins.katib_hyperopt.plugin import KatibRandom, KatibTpe
 from helpers import MAXIMIZE, MINIMIZE, MIXED, Katib, drive
 

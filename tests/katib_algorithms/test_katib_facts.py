@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from katibsim.algorithm import SettingsError, Trial, TrialCondition, checked_suggest
+from katibsim.algorithm import SettingsError, Trial, TrialCondition
+from katibsim.suggest_check import checked_suggest
 from katibsim.errors import SearchSpaceExhausted, SuggestionServiceFailure
 from katibsim.testing import strategies as kst
 from katibsim_plugins.katib_common import katib_value

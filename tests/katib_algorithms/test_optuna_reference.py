@@ -16,7 +16,7 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from katibsim.algorithm import checked_suggest
+from katibsim.suggest_check import checked_suggest
 from katibsim_plugins.katib_optuna.plugin import KatibGrid, KatibMultivariateTpe
 from helpers import MAXIMIZE, MINIMIZE, MIXED, Katib, drive, space
 
