@@ -27,6 +27,7 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "run",
     "compare",
     "kind",
+    "serve",
 )
 
 

@@ -50,6 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="correct Katib's known defects instead of reproducing them (katib_compat=false)")
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("--result", metavar="FILE", help="also write the complete run result as JSON to FILE")
+    parser.add_argument("--suggestion-service", metavar="HOST:PORT",
+                        help="ask the Katib suggestion service at HOST:PORT (gRPC, e.g. `katibsim serve`) for the "
+                             "assignments instead of running the algorithm in process (docs/serve.md)")
+    parser.add_argument("--suggestion-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="with --suggestion-service: the deadline of every call (default 60, Katib's)")
 
 
 def _declared_objective(path: str) -> str | None:
@@ -160,13 +165,18 @@ def run(args: argparse.Namespace) -> int:
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     with option_errors("--objective"):
         objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
+    algorithm = args.algorithm
+    if args.suggestion_service:
+        algorithm, notes = remote_algorithm(experiment, args.suggestion_service, seed=args.seed, algorithm=args.algorithm,
+                                            settings=settings, timeout=args.suggestion_timeout, notes=notes)
+        settings = None
     result = simulate(
         experiment,
         objective,
         seed=args.seed,
         options=options,
         mapping=args.map or None,
-        algorithm=args.algorithm,
+        algorithm=algorithm,
         algorithm_settings=settings,
         objective_options=objective_options,
         validate=False,
@@ -186,6 +196,31 @@ def run(args: argparse.Namespace) -> int:
         out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
         out.write(comment(_simulation_lines(result)))
     return 0
+
+
+def remote_algorithm(experiment, address: str, *, seed: int, algorithm: str | None = None, settings=None,
+                     timeout: float = 60.0, notes=()):
+    """``--suggestion-service``: the algorithm answered by the service at ``address``, seeded as the
+    in-process run would seed it, with the notes an in-process ``--algorithm`` override adds."""
+    try:
+        from katibsim.service.client import RemoteAlgorithm
+    except ImportError as exc:
+        raise InputError(f"--suggestion-service needs the grpc extra: pip install 'katibsim[grpc]' ({exc})") from None
+    from katibsim.engine.result import Note
+    from katibsim.engine.run import Streams, _with_algorithm
+
+    if not re.fullmatch(r"\[?[\w.:-]+\]?:\d{1,5}", address):
+        raise InputError(f"--suggestion-service: expected HOST:PORT, got {address!r}")
+    notes = list(notes)
+    if algorithm:
+        original = experiment.spec.algorithm.algorithm_name if experiment.spec.algorithm else None
+        if algorithm != original:
+            notes.append(Note("algorithm-override", f"algorithm {algorithm} was used instead of the experiment's {original}"))
+        experiment = _with_algorithm(experiment, algorithm, settings)
+        settings = None
+    remote = RemoteAlgorithm(address, experiment, seed=Streams.from_seed(seed).algorithm_seed, settings=settings,
+                             timeout=timeout)
+    return remote, notes
 
 
 def _simulation_lines(result) -> str:
