@@ -219,7 +219,7 @@ def remote_algorithm(experiment, address: str, *, seed: int, algorithm: str | No
         experiment = _with_algorithm(experiment, algorithm, settings)
         settings = None
     remote = RemoteAlgorithm(address, experiment, seed=Streams.from_seed(seed).algorithm_seed, settings=settings,
-                             timeout=timeout)
+                             timeout=timeout, connect_timeout=min(10.0, timeout))
     return remote, notes
 
 
