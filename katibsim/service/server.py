@@ -39,6 +39,7 @@ CORRECTED_HEADER = "katibsim-corrected"
 # Trailing metadata of a GetSuggestions answer, read back by katibsim's client.
 EXHAUSTED_HEADER = "katibsim-exhausted"
 FAILURE_HEADERS = ("katibsim-failure-message", "katibsim-failure-why", "katibsim-failure-fix")
+KATIB_PROBE_SERVICE = "manager.v1beta1.Suggestion"
 DB_TIMEOUT = 120.0  # medianstop's APISERVER_TIMEOUT for its observation-log calls
 
 
@@ -285,7 +286,10 @@ def build_server(
     api_grpc.add_SuggestionServicer_to_server(suggestion, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = ["", "api.v1.beta1.Suggestion"]
+    # Katib's suggestion Deployment probes the service name "manager.v1beta1.Suggestion"
+    # (consts.DefaultGRPCService) with a Kubernetes gRPC probe; the overall "" and the protocol's
+    # own service names answer too.
+    services = ["", "api.v1.beta1.Suggestion", KATIB_PROBE_SERVICE]
     if early_stopping:
         api_grpc.add_EarlyStoppingServicer_to_server(EarlyStoppingServicer(early_stopping), server)
         services.append("api.v1.beta1.EarlyStopping")

@@ -68,7 +68,8 @@ def test_validation_error_fails_the_experiment_with_katibs_message(served, small
 def test_health_answers_serving(served):
     server = served(early_stopping=["medianstop"])
     stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
-    for service in ("", "api.v1.beta1.Suggestion", "api.v1.beta1.EarlyStopping"):
+    # "manager.v1beta1.Suggestion" is what Katib's Deployment probe asks for (consts.DefaultGRPCService).
+    for service in ("", "api.v1.beta1.Suggestion", "api.v1.beta1.EarlyStopping", "manager.v1beta1.Suggestion"):
         reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
