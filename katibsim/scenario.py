@@ -133,6 +133,7 @@ class Variant:
     path: str
     swept: tuple[str, str, Any] | None = None
     backend: Any = None  # a katibsim.backends.scenario_backend.BackendRef; None: simulated
+    service: str | None = None  # HOST:PORT of a Katib suggestion service answering instead (docs/serve.md)
 
 
 @dataclass(frozen=True)
@@ -698,6 +699,9 @@ def _overrides(e: _Errors, path: str, v: Any, *, parameters: bool = False) -> di
     return out
 
 
+_SERVICE_RE = re.compile(r"^\[?[\w.:-]+\]?:\d{1,5}$")
+
+
 def _variants(e: _Errors, v: Any, base: Path | None = None) -> tuple[list[Variant], list[Sweep]]:
     if v is None:
         e.required("variants", "a list of variants: {name, algorithm, settings, overrides} or a sweep")
@@ -709,7 +713,7 @@ def _variants(e: _Errors, v: Any, base: Path | None = None) -> tuple[list[Varian
     sweeps: list[Sweep] = []
     for i, item in enumerate(v):
         p = f"variants[{i}]"
-        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep", "backend"})
+        m = _mapping(e, p, item, allowed={"name", "algorithm", "settings", "overrides", "sweep", "backend", "service"})
         if m is None:
             continue
         name = m.get("name")
@@ -733,13 +737,17 @@ def _variants(e: _Errors, v: Any, base: Path | None = None) -> tuple[list[Varian
         backend, backend_errors = parse_backend(m.get("backend"), f"{p}.backend", base=base)
         for fe in backend_errors:
             e.add(fe.path, fe.message, fe.value, kind=fe.kind)
+        service = m.get("service")
+        if service is not None and (not isinstance(service, str) or not _SERVICE_RE.match(service)):
+            e.add(f"{p}.service", "must be the HOST:PORT of a Katib suggestion service (e.g. 127.0.0.1:6789)", service)
+            service = None
         sweep = m.get("sweep")
         if sweep is None:
             if "{value}" in name:
                 e.add(f"{p}.name", "'{value}' in a name only makes sense with a sweep", name)
             elif not _VARIANT_RE.match(name):
                 e.add(f"{p}.name", "must be letters, digits and . _ = + - (it names result files)", name)
-            out.append(Variant(name, algorithm, settings, overrides, p, backend=backend))
+            out.append(Variant(name, algorithm, settings, overrides, p, backend=backend, service=service))
             continue
         sw = _mapping(e, f"{p}.sweep", sweep)
         if sw is None:
@@ -769,12 +777,12 @@ def _variants(e: _Errors, v: Any, base: Path | None = None) -> tuple[list[Varian
                 if num is None:
                     continue
                 out.append(Variant(vname, algorithm, dict(settings), {**overrides, key: num}, p, (name, key, val),
-                                   backend=backend))
+                                   backend=backend, service=service))
             else:
                 if key in settings:
                     e.add(f"{p}.settings.{key}", "is also swept; remove it from settings", settings[key])
                 out.append(Variant(vname, algorithm, {**settings, key: label}, dict(overrides), p, (name, key, val),
-                                   backend=backend))
+                                   backend=backend, service=service))
             members.append(vname)
         sweeps.append(Sweep(name, key, tuple(values), tuple(members), on_exp))
     seen: dict[str, str] = {}

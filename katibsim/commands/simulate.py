@@ -167,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
     algorithm = args.algorithm
     if args.suggestion_service:
+        try:
+            from katibsim.service.client import remote_algorithm
+        except ImportError as exc:
+            raise InputError(f"--suggestion-service needs the grpc extra: pip install 'katibsim[grpc]' ({exc})") from None
         algorithm, notes = remote_algorithm(experiment, args.suggestion_service, seed=args.seed, algorithm=args.algorithm,
                                             settings=settings, timeout=args.suggestion_timeout, notes=notes)
         settings = None
@@ -196,31 +200,6 @@ def run(args: argparse.Namespace) -> int:
         out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
         out.write(comment(_simulation_lines(result)))
     return 0
-
-
-def remote_algorithm(experiment, address: str, *, seed: int, algorithm: str | None = None, settings=None,
-                     timeout: float = 60.0, notes=()):
-    """``--suggestion-service``: the algorithm answered by the service at ``address``, seeded as the
-    in-process run would seed it, with the notes an in-process ``--algorithm`` override adds."""
-    try:
-        from katibsim.service.client import RemoteAlgorithm
-    except ImportError as exc:
-        raise InputError(f"--suggestion-service needs the grpc extra: pip install 'katibsim[grpc]' ({exc})") from None
-    from katibsim.engine.result import Note
-    from katibsim.engine.run import Streams, _with_algorithm
-
-    if not re.fullmatch(r"\[?[\w.:-]+\]?:\d{1,5}", address):
-        raise InputError(f"--suggestion-service: expected HOST:PORT, got {address!r}")
-    notes = list(notes)
-    if algorithm:
-        original = experiment.spec.algorithm.algorithm_name if experiment.spec.algorithm else None
-        if algorithm != original:
-            notes.append(Note("algorithm-override", f"algorithm {algorithm} was used instead of the experiment's {original}"))
-        experiment = _with_algorithm(experiment, algorithm, settings)
-        settings = None
-    remote = RemoteAlgorithm(address, experiment, seed=Streams.from_seed(seed).algorithm_seed, settings=settings,
-                             timeout=timeout, connect_timeout=min(10.0, timeout))
-    return remote, notes
 
 
 def _simulation_lines(result) -> str:

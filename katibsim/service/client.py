@@ -19,6 +19,7 @@ far plus ``count`` (the Suggestion's ``spec.requests``). Answers are handled as 
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Mapping, Sequence
 
@@ -201,3 +202,26 @@ class RemoteAlgorithm(Algorithm):
                         f"and creates no trial",
                     fix="see the suggestion service's log for the cause",
                 ) from None
+
+
+def remote_algorithm(experiment: Experiment, address: str, *, seed: int, algorithm: str | None = None,
+                     settings: Mapping[str, str] | None = None, timeout: float = KATIB_TIMEOUT,
+                     notes: Sequence = ()) -> tuple["RemoteAlgorithm", list]:
+    """``simulate --suggestion-service`` and a scenario variant's ``service``: the algorithm
+    answered by the service at ``address``, seeded as the in-process run of ``seed`` seeds it,
+    with the note an in-process ``--algorithm`` override adds."""
+    from katibsim.engine.result import Note
+    from katibsim.engine.run import Streams, _with_algorithm
+
+    if not re.fullmatch(r"\[?[\w.:-]+\]?:\d{1,5}", address):
+        raise InputError(f"suggestion service: expected HOST:PORT, got {address!r}")
+    notes = list(notes)
+    if algorithm:
+        original = experiment.spec.algorithm.algorithm_name if experiment.spec.algorithm else None
+        if algorithm != original:
+            notes.append(Note("algorithm-override", f"algorithm {algorithm} was used instead of the experiment's {original}"))
+        experiment = _with_algorithm(experiment, algorithm, settings)
+        settings = None
+    remote = RemoteAlgorithm(address, experiment, seed=Streams.from_seed(seed).algorithm_seed, settings=settings,
+                             timeout=timeout, connect_timeout=min(10.0, timeout))
+    return remote, notes

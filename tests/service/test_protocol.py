@@ -184,7 +184,7 @@ def test_service_down_names_the_address(small_experiment):
 def test_cli_bad_addresses_exit_2(small_experiment, capsys):
     path = str(small_experiment("random"))
     assert main(["simulate", path, "--objective", "branin", "--suggestion-service", "no-port"]) == 2
-    assert "expected HOST:PORT, got 'no-port'" in capsys.readouterr().err
+    assert "suggestion service: expected HOST:PORT, got 'no-port'" in capsys.readouterr().err
     assert main(["simulate", path, "--objective", "branin", "--suggestion-service", "127.0.0.1:1",
                  "--suggestion-timeout", "0.3"]) == 2
     assert "suggestion service 127.0.0.1:1 is not reachable" in capsys.readouterr().err
