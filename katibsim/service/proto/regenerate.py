@@ -1,7 +1,7 @@
 """Regenerates ``api_pb2.py`` / ``api_pb2_grpc.py`` from the vendored Katib ``api.proto``.
 
 The generated modules are committed (so an install needs no compiler) and
-``tests/service/test_proto.py`` checks that they match what this script produces with the
+``tests/service/test_grpc_proto.py`` checks that they match what this script produces with the
 pinned grpcio-tools. Run from anywhere: ``python -m katibsim.service.proto.regenerate``
 (``--check`` only compares, exit 1 on a difference).
 """
