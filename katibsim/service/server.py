@@ -220,6 +220,17 @@ class EarlyStoppingServicer(api_grpc.EarlyStoppingServicer):
         return self._logs[key]
 
     def GetEarlyStoppingRules(self, request, context):  # noqa: N802
+        name = request.experiment.spec.early_stopping.algorithm_name
+        try:
+            return self._rules(request, context)
+        except Exception as exc:  # noqa: BLE001 - logged, then grpc answers UNKNOWN (or the abort's code)
+            outcome = f"{context.code().name} {context.details()}" if context.code() not in (None, grpc.StatusCode.OK) \
+                else f"{type(exc).__name__}: {exc}"
+            log.info("GetEarlyStoppingRules experiment=%s algorithm=%s trials=%d -> %s", request.experiment.name, name,
+                     len(request.trials), outcome)
+            raise
+
+    def _rules(self, request, context):
         from katibsim import plugins
 
         spec = request.experiment.spec

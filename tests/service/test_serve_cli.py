@@ -48,3 +48,56 @@ def test_serve_refuses_unknown_names(capsys):
     assert main(["serve", "--algorithm", "nope"]) == 2
     assert "unknown algorithm nope" in capsys.readouterr().err
     assert main(["serve", "--early-stopping", "nope"]) == 2
+
+
+def test_server_process_killed_mid_experiment_and_restarted(small_experiment, capsys):
+    """SIGKILL the serve process during a run, start another on the same port: the client waits
+    for it (as Katib's controller reconciles until the pod is back), the new process rebuilds grid
+    from the trials it is sent, and the run is the in-process run."""
+    import socket
+    import threading
+
+    from katibsim.service import client as client_mod
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["--port", str(port), "--algorithm", "grid"]
+    procs = []
+
+    def start() -> None:
+        proc = subprocess.Popen([sys.executable, "-m", "katibsim.cli", "serve", "--host", "127.0.0.1", *args],
+                                stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        proc.stderr.readline()
+
+    start()
+    path = str(small_experiment("grid"))
+    assert main(["simulate", path, "--objective", "branin", "-o", "json"]) == 0
+    local = capsys.readouterr().out
+    original = client_mod.RemoteAlgorithm._call
+    calls = {"n": 0}
+    starter = threading.Thread(target=start)
+
+    def killing_call(self, request):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            procs[0].kill()
+            procs[0].wait()
+            starter.start()  # the new process needs a few seconds: this call finds nobody there
+        return original(self, request)
+
+    client_mod.RemoteAlgorithm._call = killing_call
+    try:
+        rc = main(["simulate", path, "--objective", "branin", "-o", "json", "--suggestion-service", f"127.0.0.1:{port}"])
+        out, err = capsys.readouterr()
+    finally:
+        client_mod.RemoteAlgorithm._call = original
+        starter.join()
+        for p in procs:
+            p.terminate()
+        logs = [p.communicate(timeout=30)[1] for p in procs]
+    assert rc == 0, err
+    assert out == local
+    assert len(procs) == 2 and procs[0].returncode == -signal.SIGKILL
+    assert "(built)" in logs[1]  # the second process built its own grid from the history
