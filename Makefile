@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,report,dask]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,report,dask,grpc]'
 	touch $(STAMP)
 
 ## make test: the default suite (fast; no slow, no cluster tests)

@@ -165,12 +165,19 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
         result = run_real(exp, backend, seed=task.seed, out_dir=Path(task.path).with_suffix(".trials"),
                           key=task.key, options=options)
     else:
+        algorithm = None
+        if getattr(variant, "service", None):
+            # `service: HOST:PORT`: the variant's algorithm answered by a Katib suggestion service.
+            from katibsim.service.client import remote_algorithm
+
+            algorithm, _ = remote_algorithm(exp, variant.service, seed=task.seed)
         result = simulate(
             exp,
             objective,
             seed=task.seed,
             options=options,
             mapping=mapping,
+            algorithm=algorithm,
             objective_options=dict(sc.objective.options),
         )
     same_direction = objective.direction == ("maximize" if result.maximize else "minimize")

@@ -14,4 +14,5 @@ BUILTIN_COMMANDS: tuple[str, ...] = (
     "run",
     "compare",
     "kind",
+    "serve",
 )

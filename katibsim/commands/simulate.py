@@ -59,6 +59,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-work", type=int, default=DEFAULT_MAX_WORK, metavar="N",
                         help=f"refuse to start when the run may create more than N trials (default {DEFAULT_MAX_WORK:,})")
     parser.add_argument("--no-limit", action="store_true", help="no limit on the trials (see --max-work)")
+    parser.add_argument("--suggestion-service", metavar="HOST:PORT",
+                        help="ask the Katib suggestion service at HOST:PORT (gRPC, e.g. `katibsim serve`) for the "
+                             "assignments instead of running the algorithm in process (docs/serve.md)")
+    parser.add_argument("--suggestion-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="with --suggestion-service: the deadline of every call (default 60, Katib's)")
 
 
 def _declared_objective(path: str) -> str | None:
@@ -170,13 +175,22 @@ def run(args: argparse.Namespace) -> int:
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     with option_errors("--objective"):
         objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
+    algorithm = args.algorithm
+    if args.suggestion_service:
+        try:
+            from katibsim.service.client import remote_algorithm
+        except ImportError as exc:
+            raise InputError(f"--suggestion-service needs the grpc extra: pip install 'katibsim[grpc]' ({exc})") from None
+        algorithm, notes = remote_algorithm(experiment, args.suggestion_service, seed=args.seed, algorithm=args.algorithm,
+                                            settings=settings, timeout=args.suggestion_timeout, notes=notes)
+        settings = None
     result = simulate(
         experiment,
         objective,
         seed=args.seed,
         options=options,
         mapping=args.map or None,
-        algorithm=args.algorithm,
+        algorithm=algorithm,
         algorithm_settings=settings,
         objective_options=objective_options,
         validate=False,

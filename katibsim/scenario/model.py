@@ -113,6 +113,9 @@ class Variant:
     #: Where the trials run: None (simulated) or the reference the backend-field parser made of
     #: the ``backend:`` field (it has ``simulated`` and ``to_dict()``); the model never imports a backend.
     backend: Any = None
+    #: HOST:PORT of a Katib suggestion service that answers instead of the in-process algorithm
+    #: (``service:``; docs/serve.md). None: the registered plugin, in process.
+    service: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ _TOP_KEYS = {
     "report",
     "assertions",
 }
-_VARIANT_KEYS = {"name", "algorithm", "settings", "overrides", "sweep", "backend"}
+_VARIANT_KEYS = {"name", "algorithm", "settings", "overrides", "sweep", "backend", "service"}
+_SERVICE_RE = re.compile(r"^\[?[\w.:-]+\]?:\d{1,5}$")
 
 
 def read_documents(path: str | Path, *, what: str = "scenario") -> list[Any]:
@@ -412,13 +413,17 @@ def _variants(
                 backend, backend_errors = parse_backend(m.get("backend"), f"{p}.backend", base=base)
                 for fe in backend_errors:
                     e.add(fe.path, fe.message, fe.value, kind=fe.kind)
+        service = m.get("service")
+        if service is not None and (not isinstance(service, str) or not _SERVICE_RE.match(service)):
+            e.add(f"{p}.service", "must be the HOST:PORT of a Katib suggestion service (e.g. 127.0.0.1:6789)", service)
+            service = None
         sweep = m.get("sweep")
         if sweep is None:
             if "{value}" in name:
                 e.add(f"{p}.name", "'{value}' in a name only makes sense with a sweep", name)
             elif not _VARIANT_RE.match(name):
                 e.add(f"{p}.name", "must be letters, digits and . _ = + - (it names result files)", name)
-            out.append(Variant(name, algorithm, settings, overrides, p, backend=backend))
+            out.append(Variant(name, algorithm, settings, overrides, p, backend=backend, service=service))
             continue
         sw = mapping(e, f"{p}.sweep", sweep)
         if sw is None:
@@ -448,12 +453,12 @@ def _variants(
                 if num is None:
                     continue
                 out.append(Variant(vname, algorithm, dict(settings), {**overrides, key: num}, p, (name, key, val),
-                                   backend=backend))
+                                   backend=backend, service=service))
             else:
                 if key in settings:
                     e.add(f"{p}.settings.{key}", "is also swept; remove it from settings", settings[key])
                 out.append(Variant(vname, algorithm, {**settings, key: label}, dict(overrides), p, (name, key, val),
-                                   backend=backend))
+                                   backend=backend, service=service))
             members.append(vname)
         sweeps.append(Sweep(name, key, tuple(values), tuple(members), on_exp))
     seen: dict[str, str] = {}
