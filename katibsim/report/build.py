@@ -31,6 +31,7 @@ from katibsim.report.model import (
     SweepPoint,
 )
 from katibsim.report.rundata import RunData
+from katibsim.report.views import build_views
 from katibsim.scenario import Scenario
 
 __all__ = ["build_report", "time_grid"]
@@ -283,4 +284,5 @@ def build_report(
         warnings=tuple(warn),
         regret_axis=regret_axis,
         failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
+        views=build_views(ordered),
     )

@@ -236,10 +236,17 @@ def figure_names(m: ReportModel) -> list[str]:
     names = ["curves.png", "final-best.png"]
     if m.normalized.by_trial:
         names.append("normalized.png")
+    names += _view_names(m)
     names += [exploration_file(i, v) for i, v in enumerate(m.exploration)]
     if m.introspection is not None and m.introspection.steps:
         names.append("model-steps.png")
     return names
+
+
+def _view_names(m: ReportModel) -> list[str]:
+    from katibsim.report.png_views import view_figure_names
+
+    return view_figure_names(m)
 
 
 def render_png(m: ReportModel) -> dict[str, bytes]:
@@ -247,6 +254,9 @@ def render_png(m: ReportModel) -> dict[str, bytes]:
     out = {"curves.png": _curves(m), "final-best.png": _final(m)}
     if m.normalized.by_trial:
         out["normalized.png"] = _normalized(m)
+    from katibsim.report.png_views import render_view_pngs
+
+    out.update(render_view_pngs(m))
     for i, v in enumerate(m.exploration):
         out[exploration_file(i, v)] = _exploration(m, v)
     if m.introspection is not None and m.introspection.steps:

@@ -325,6 +325,9 @@ def blocks(m: ReportModel) -> list[Any]:
     out.append(Image("final-best.png", "final best per seed"))
     if "normalized.png" in figures:
         out.append(Image("normalized.png", "Bayesmark normalised score against trials"))
+    from katibsim.report.view_sections import view_blocks
+
+    out += view_blocks(m)
     if m.exploration:
         out.append(Heading(2, "Exploration"))
         out.append(

@@ -1,0 +1,94 @@
+"""The per-variant views (history, slice / parallel data, importances) from hand-made runs: the numbers, then the figures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from katibsim.report.rundata import RunData, TrialRecord
+from katibsim.report.views import build_views, history_view, importance, trial_cloud
+
+from rundata_helpers import make_run
+
+
+def _run(variant, seed_index, assignments, values, *, maximize=True):
+    trials = tuple(
+        TrialRecord(i + 1, f"{variant}-{i}", a, v, "Succeeded" if v is not None else "Failed", 10.0 * i, 10.0 * i + 5)
+        for i, (a, v) in enumerate(zip(assignments, values))
+    )
+    return RunData(variant, seed_index, 100 + seed_index, maximize, trials, max_trial_count=len(trials))
+
+
+def test_history_is_the_median_run_with_every_trial_and_the_best_so_far():
+    runs = [
+        make_run("v", 0, [0.1, 0.5, 0.3]),  # final best 0.5
+        make_run("v", 1, [0.9, 0.2, 0.95]),  # final best 0.95
+        make_run("v", 2, [0.4, None, 0.7, 0.6]),  # final best 0.7: the median
+    ]
+    h = history_view(runs)
+    assert (h.variant, h.seed_index) == ("v", 2)
+    assert h.numbers == (1, 2, 3, 4)
+    assert h.values[0] == 0.4 and math.isnan(h.values[1]) and h.values[2:] == (0.7, 0.6)
+    assert h.best == (0.4, 0.4, 0.7, 0.7)
+    assert h.chosen == "the median run by final best"
+
+
+def test_history_of_a_minimised_objective_keeps_the_lowest():
+    h = history_view([make_run("v", 0, [3.0, 1.0, 2.0, 0.5], maximize=False)])
+    assert h.best == (3.0, 1.0, 1.0, 0.5)
+    assert h.chosen == "the only run"
+
+
+def test_cloud_keeps_numeric_and_categorical_parameters_of_every_seed():
+    a = [{"lr": 0.1, "opt": "sgd"}, {"lr": "0.01", "opt": "adam"}, {"lr": 0.5, "opt": "sgd"}]
+    runs = [_run("v", 0, a, [1.0, None, 3.0]), _run("v", 1, a[:1], [2.0])]
+    c = trial_cloud("v", runs)
+    lr, opt = c.parameters
+    assert lr.numeric and lr.values == (0.1, 0.5, 0.1)  # the failed trial has no value and is left out
+    assert not opt.numeric and opt.categories == ("sgd",) and opt.values == (0.0, 0.0, 0.0)
+    assert c.objective == (1.0, 3.0, 2.0) and c.seed_index == (0, 0, 1) and c.order == (1, 3, 1)
+
+
+def test_importance_ranks_the_parameter_that_matters_first_and_the_idle_one_near_zero():
+    rng = np.random.default_rng(3)
+    assigns = [{"idle": float(u), "x": float(x), "k": str(k)} for u, x, k in zip(rng.uniform(0, 1, 80), rng.uniform(-1, 1, 80), rng.integers(0, 3, 80))]
+    # y depends strongly on x, a little on the category k, not at all on "idle"
+    values = [-(a["x"] ** 2) * 10 + 0.5 * int(a["k"]) for a in assigns]
+    imp = importance(trial_cloud("v", [_run("v", 0, assigns, values)]))
+    assert imp.parameters[0] == "x"
+    assert imp.parameters[-1] == "idle"
+    mean = dict(zip(imp.parameters, imp.mean))
+    assert mean["x"] > 0.5
+    assert abs(mean["idle"]) < 0.05
+    assert mean["k"] > mean["idle"]
+
+
+def test_importance_says_why_it_is_missing_with_too_few_trials():
+    imp = importance(trial_cloud("v", [_run("v", 0, [{"x": 1.0}, {"x": 2.0}], [1.0, 2.0])]))
+    assert all(math.isnan(x) for x in imp.mean) and "only 2 completed trials" in imp.note
+    flat = importance(trial_cloud("v", [_run("v", 0, [{"x": float(i)} for i in range(10)], [1.0] * 10)]))
+    assert flat.mean == (0.0,) and "same value" in flat.note
+
+
+def test_views_render_and_the_report_shows_the_ranking():
+    from katibsim.report.png_views import render_view_pngs, view_figure_names
+    from katibsim.report.sections import blocks
+    from katibsim.report.markdown import render_blocks
+    from test_report_render import _model
+
+    m = _model(with_intro=False)
+    assert m.views is not None and [h.variant for h in m.views.history] == list(m.variants)
+    images = render_view_pngs(m)
+    assert list(images) == view_figure_names(m) == ["history.png", "importance.png", "slice.png", "parallel.png"]
+    for data in images.values():
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    md = render_blocks(blocks(m))
+    assert "## Where the trials went" in md and "![parallel coordinates of the trials, per variant](parallel.png)" in md
+    assert "| rand | 9 | x " in md  # 3 seeds x 3 trials, one parameter
+
+
+def test_build_views_covers_every_variant_with_runs():
+    runs = {"a": [make_run("a", 0, [0.1, 0.2])], "b": []}
+    v = build_views(runs)
+    assert [h.variant for h in v.history] == ["a"] and [c.variant for c in v.clouds] == ["a"]
