@@ -255,6 +255,7 @@ class ReportModel:
     # (observation noise can push one past it; then the values themselves are drawn).
     regret_axis: bool = False
     failures: tuple[FailureTable, ...] = ()  # one per variant (see katibsim.report.failures)
+    regret_note: str = ""  # what final regret is measured on, and why a best value can beat the optimum
     views: Any = None  # katibsim.report.views.RunViews: history, slice/parallel data, importances
 
     @property

@@ -179,7 +179,7 @@ def _parallel(m: ReportModel, views: RunViews) -> bytes:
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01, aspect=20)
         bar.set_label(m.metric_name, fontsize=7)
         bar.ax.tick_params(labelsize=7)
-    fig.suptitle("parallel coordinates: each line one trial, each axis scaled to its own min…max (bright = better)", fontsize=11)
+    fig.suptitle("parallel coordinates: one line per trial; axes min…max; bright = better", fontsize=10)
     return _png(fig)
 
 

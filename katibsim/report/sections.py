@@ -65,6 +65,13 @@ def _badge(passed: bool) -> str:
     return ("✅ " if passed else "❌ ") + verdict_word(passed)
 
 
+def _verdict(a: Any) -> str:
+    """PASS / FAIL, or CANNOT DECIDE for an assertion the seed count could never make pass."""
+    if not getattr(a, "decided", True):
+        return "⚠️ CANNOT DECIDE"
+    return _badge(a.passed)
+
+
 def _variant_table(m: ReportModel) -> Table:
     rows = []
     for v in m.variants:
@@ -86,7 +93,7 @@ def _results_table(m: ReportModel) -> Table:
     has_target = m.target is not None
     header = ["variant", f"final best {m.metric_name}: median [IQR]", "mean ± sd"]
     if has_regret:
-        header.append("final regret: median [IQR]")
+        header.append("final regret (noise-free): median [IQR]" if "noise-free value:" in m.regret_note else "final regret: median [IQR]")
     if has_target:
         header.append("trials to target: median [IQR]")
         header.append("reached target")
@@ -119,7 +126,7 @@ def _results_table(m: ReportModel) -> Table:
 def _assertion_blocks(m: ReportModel) -> list[Any]:
     if not m.assertions:
         return [Para("This scenario states no assertions.")]
-    rows = tuple((_badge(a.passed), a.name, a.statement, a.outcome) for a in m.assertions)
+    rows = tuple((_verdict(a), a.name, a.statement, a.outcome) for a in m.assertions)
     out: list[Any] = [Table(("verdict", "assertion", "asserted", "measured"), rows)]
     notes = [f"{a.name}: {a.description}" for a in m.assertions if a.description]
     if notes:
@@ -291,7 +298,15 @@ def blocks(m: ReportModel) -> list[Any]:
     """The whole report of one scenario, in reading order."""
     figures = set(figure_names(m))
     passed = sum(a.passed for a in m.assertions)
+    undecided = [a for a in m.assertions if not getattr(a, "decided", True)]
     out: list[Any] = [Heading(1, f"{m.scenario}: {_badge(m.passed)} ({passed}/{len(m.assertions)} assertions hold)")]
+    if undecided:
+        n = len(m.provenance.seeds)
+        out.append(Para(
+            f"⚠️ {len(undecided)} assertion{'s' if len(undecided) != 1 else ''} cannot be decided with {n} "
+            f"seed{'s' if n != 1 else ''} (known before the run; see the verdict): "
+            + "; ".join(f"{a.name}: {a.details.get('undecidable', '')}" for a in undecided) + "."
+        ))
     if m.description:
         out.append(Para(m.description))
     facts = [
@@ -311,6 +326,8 @@ def blocks(m: ReportModel) -> list[Any]:
     out.append(_variant_table(m))
     out.append(Heading(2, "Results"))
     out.append(_results_table(m))
+    if m.regret_note:
+        out.append(Para(m.regret_note))
     if m.normalized.note:
         out.append(Para(f"Normalised score: {m.normalized.note}."))
     out.append(_rank_details(m))
@@ -363,7 +380,8 @@ def index_blocks(models: Sequence[ReportModel]) -> list[Any]:
     failed = [(m.scenario, a) for m in models for a in m.assertions if not a.passed]
     if failed:
         out.append(Heading(2, "Failed assertions"))
-        out.append(Table(("scenario", "assertion", "asserted", "measured"), tuple((s, a.name, a.statement, a.outcome) for s, a in failed)))
+        out.append(Table(("scenario", "verdict", "assertion", "asserted", "measured"),
+                         tuple((s, _verdict(a), a.name, a.statement, a.outcome) for s, a in failed)))
     scored = [m for m in models if m.normalized.score]
     if len(scored) > 1:
         # Only variants (by name) that took part in several scenarios: an average over one is not one.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from katibsim.report.rundata import RunData, TrialRecord
 from katibsim.report.views import build_views, history_view, importance, trial_cloud
@@ -92,3 +93,35 @@ def test_build_views_covers_every_variant_with_runs():
     runs = {"a": [make_run("a", 0, [0.1, 0.2])], "b": []}
     v = build_views(runs)
     assert [h.variant for h in v.history] == ["a"] and [c.variant for c in v.clouds] == ["a"]
+
+
+def test_regret_note_says_noise_free_and_explains_a_best_beyond_the_optimum():
+    from dataclasses import replace
+
+    from katibsim.report.build import _regret_note
+
+    clean = make_run("v", 0, [0.5, 2.3, 1.0], optimum=2.0)
+    # the trial observed 2.3 > optimum 2.0; its noise-free value is 1.9
+    clean = replace(clean, trials=tuple(replace(t, true_value=(1.9 if t.value == 2.3 else t.value)) for t in clean.trials))
+    note = _regret_note({"v": [clean]}, 2.0, True)
+    assert note.startswith("Final regret is measured on the noise-free value")
+    assert "In 1 of 1 runs the best observed value lies beyond the optimum" in note
+    assert clean.final_regret() == pytest.approx(0.1)
+    plain = _regret_note({"v": [make_run("v", 0, [0.5, 1.0], optimum=2.0)]}, 2.0, True)
+    assert "observed value" in plain and "beyond" not in plain
+
+
+def test_time_metrics_in_verdicts_use_minutes_not_exponents():
+    from katibsim.assertions import evaluate_all
+    from katibsim.scenario import scenario_from_dict
+
+    from experiment_helpers import minimal_experiment
+
+    sc = scenario_from_dict({
+        "name": "t", "experiment": minimal_experiment(), "objective": "seed-1d",
+        "variants": [{"name": "a", "algorithm": "random"}], "seeds": {"count": 2},
+        "assertions": [{"kind": "threshold", "variant": "a", "metric": "end-time", "aggregate": "max", "max": 20000}],
+    })
+    runs = {"a": [make_run("a", i, [0.1, 0.2], duration=8055.0) for i in range(2)]}
+    res = evaluate_all(sc, runs)[0]
+    assert "4.47 h" in res.outcome and "e+04" not in res.outcome and "<= 5.56 h" in res.statement
