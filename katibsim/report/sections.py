@@ -366,32 +366,44 @@ def blocks(m: ReportModel) -> list[Any]:
     return out
 
 
-def index_blocks(models: Sequence[ReportModel]) -> list[Any]:
-    """A summary over several scenarios (``index.md`` / ``index.html`` and a CI job summary)."""
-    ok = all(m.passed for m in models)
-    n = sum(len(m.assertions) for m in models)
-    held = sum(a.passed for m in models for a in m.assertions)
-    out: list[Any] = [Heading(1, f"katibsim compare: {_badge(ok)} ({held}/{n} assertions hold in {len(models)} scenarios)")]
+def index_blocks(models: Sequence[Any]) -> list[Any]:
+    """A summary over several scenarios (``index.md`` / ``index.html`` and a CI job summary).
+
+    ``models``: report models or :class:`katibsim.report.index.IndexEntry` (scenarios read back
+    from an earlier run's ``summary.json``), in the order shown.
+    """
+    from katibsim.report.index import entries
+
+    items = entries(models)
+    ok = all(m.passed for m in items)
+    n = sum(len(m.assertions) for m in items)
+    held = sum(a.passed for m in items for a in m.assertions)
+    word = "scenario" if len(items) == 1 else "scenarios"
+    out: list[Any] = [Heading(1, f"katibsim compare: {_badge(ok)} ({held}/{n} assertions hold in {len(items)} {word})")]
     rows = tuple(
         (_badge(m.passed), m.scenario, f"{sum(a.passed for a in m.assertions)}/{len(m.assertions)}", f"{m.scenario}/report.html", f"{m.scenario}/report.md")
-        for m in models
+        for m in items
     )
     out.append(Table(("verdict", "scenario", "assertions", "HTML report", "Markdown report"), rows))
-    failed = [(m.scenario, a) for m in models for a in m.assertions if not a.passed]
+    failed = [(m.scenario, a) for m in items for a in m.assertions if not a.passed]
     if failed:
         out.append(Heading(2, "Failed assertions"))
         out.append(Table(("scenario", "verdict", "assertion", "asserted", "measured"),
                          tuple((s, _verdict(a), a.name, a.statement, a.outcome) for s, a in failed)))
-    scored = [m for m in models if m.normalized.score]
+    scored = [m for m in items if m.scores]
     if len(scored) > 1:
         # Only variants (by name) that took part in several scenarios: an average over one is not one.
-        names = sorted(v for v in {v for m in scored for v in m.normalized.score} if sum(v in m.normalized.score for m in scored) > 1)
+        names = sorted(v for v in {v for m in scored for v in m.scores} if sum(v in m.scores for m in scored) > 1)
         rows2 = []
         for v in names:
-            vals = [m.normalized.score[v] for m in scored if v in m.normalized.score and not math.isnan(m.normalized.score[v])]
+            vals = [m.scores[v] for m in scored if v in m.scores and not math.isnan(m.scores[v])]
             mean = sum(vals) / len(vals) if vals else math.nan
             rows2.append((v, str(len(vals)), num(mean, 3), num(100 * (1 - mean), 3) if vals else "–"))
-        if rows2:
+        if len(rows2) > 1:
             out.append(Heading(2, "Normalised score across scenarios (Bayesmark: mean over problems)"))
             out.append(Table(("variant", "scenarios", "mean score (0 best, 1 random)", "100 × (1 − score)"), tuple(rows2)))
+        elif rows2:
+            # One shared variant compares with nothing: say so instead of drawing a one-row league table.
+            out.append(Para(f"Only {rows2[0][0]} has a normalised score in several scenarios, so there is no "
+                            "cross-scenario comparison of variants to show."))
     return out

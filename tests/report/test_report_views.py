@@ -125,3 +125,38 @@ def test_time_metrics_in_verdicts_use_minutes_not_exponents():
     runs = {"a": [make_run("a", i, [0.1, 0.2], duration=8055.0) for i in range(2)]}
     res = evaluate_all(sc, runs)[0]
     assert "4.47 h" in res.outcome and "e+04" not in res.outcome and "<= 5.56 h" in res.statement
+
+
+def test_a_second_compare_into_the_same_out_keeps_the_earlier_scenarios(tmp_path):
+    import xml.etree.ElementTree as ET
+    from dataclasses import replace
+
+    from katibsim.report.write import write_index, write_report
+    from test_report_render import _model
+
+    first = _model(with_intro=False)
+    write_report(first, tmp_path / first.scenario, png=False)
+    write_index([first], tmp_path)
+    second = replace(first, scenario="other")
+    write_report(second, tmp_path / "other", png=False)
+    write_index([second], tmp_path)
+    md = (tmp_path / "index.md").read_text()
+    assert "in 2 scenarios" in md and "| demo |" in md and "| other |" in md
+    assert "demo/report.html" in (tmp_path / "index.html").read_text()
+    suites = [s.get("name") for s in ET.parse(tmp_path / "junit.xml").getroot().iter("testsuite")]
+    assert sorted(suites) == ["demo", "other"]
+    # running "demo" again updates its entry instead of adding a second one
+    write_index([first], tmp_path)
+    assert (tmp_path / "index.md").read_text().count("| demo |") == 1
+
+
+def test_a_cross_scenario_table_with_one_shared_variant_is_not_shown():
+    from katibsim.report.index import IndexEntry
+    from katibsim.report.markdown import render_index_markdown
+
+    one = [IndexEntry("s1", True, (), {"random": 1.0, "bo": 0.2}), IndexEntry("s2", True, (), {"random": 1.0, "tpe": 0.3})]
+    md = render_index_markdown(one)
+    assert "Normalised score across scenarios" not in md and "Only random has a normalised score" in md
+    two = [IndexEntry("s1", True, (), {"random": 1.0, "bo": 0.2}), IndexEntry("s2", True, (), {"random": 1.0, "bo": 0.4})]
+    md2 = render_index_markdown(two)
+    assert "Normalised score across scenarios" in md2 and "| bo | 2 | 0.3 | 70 |" in md2
