@@ -248,7 +248,7 @@ def _missing(a: Assertion, variants: Sequence[str], runs: Runs) -> AssertionResu
     """A variant without results never passes silently."""
     gone = [v for v in variants if not runs.get(v)]
     if gone:
-        return _result(a, False, a.name, f"no results for variant(s) {', '.join(gone)}", missing=gone)
+        return _result(a, False, a.name, f"no results for variant{'' if len(gone) == 1 else 's'} {', '.join(gone)}", missing=gone)
     return None
 
 
@@ -257,7 +257,7 @@ def invariant_violation(check: str, run: RunData, equals: int | None = None) -> 
     """Why ``run`` breaks invariant ``check`` (None when it holds)."""
     if check == "no-duplicates":
         n = max(run.duplicate_count(), run.duplicates)
-        return f"{n} duplicate suggestion(s)" if n else None
+        return f"{n} duplicate suggestion{'' if n == 1 else 's'}" if n else None
     if check == "max-parallel":
         peak = max(run.max_running(), run.max_concurrent)
         return f"{peak} trials running at once > parallelTrialCount {run.parallel_trial_count}" if peak > run.parallel_trial_count else None
@@ -273,7 +273,7 @@ def invariant_violation(check: str, run: RunData, equals: int | None = None) -> 
                 return f"ExperimentMaxTrialsReached with {done} completed trials, maxTrialCount {run.max_trial_count}"
         return None
     if check == "in-space":
-        return f"{run.out_of_space} assignment(s) outside the feasible space" if run.out_of_space else None
+        return f"{run.out_of_space} assignment{'' if run.out_of_space == 1 else 's'} outside the feasible space" if run.out_of_space else None
     if check == "goal-consistent":
         if run.reason == "ExperimentGoalReached":
             if run.goal is None or not run.reached(run.final_best, run.goal):

@@ -100,8 +100,8 @@ def _load(paths: Sequence[str], seeds: int | None, max_work: int | None):
             print(refused.render(), file=sys.stderr)
             raise _BadInput("the comparison is too big to start (see above); nothing was run")
         if unreadable and not errors:
-            raise _BadInput(f"{len(unreadable)} scenario file(s) could not be read; nothing was run")
-        raise _BadInput(f"{len(errors) + len(unreadable)} problem(s) in the scenario file(s); nothing was run")
+            raise _BadInput(f"{plural(len(unreadable), 'scenario file')} could not be read; nothing was run")
+        raise _BadInput(f"{plural(len(errors) + len(unreadable), 'problem')} in the scenario {'file' if len(paths) == 1 else 'files'}; nothing was run")
     return [sc for sc, _ in loaded]
 
 
@@ -145,7 +145,7 @@ class _Progress:
                     self._draw()
                     self._start_ticker()
                 else:
-                    self.stream.write(f"[0/{ev.total}] starting {ev.total} run(s)\n")
+                    self.stream.write(f"[0/{ev.total}] starting {plural(ev.total, 'run')}\n")
                     self.stream.flush()
                 return
             if ev.kind == "skip":
