@@ -10,7 +10,12 @@ import pytest
 from katibsim.report.rundata import RunData, TrialRecord
 from katibsim.report.views import build_views, history_view, importance, trial_cloud
 
+import sys
+from pathlib import Path as _P
+
 from rundata_helpers import make_run
+
+sys.path.insert(0, str(_P(__file__).parents[1] / "compare"))
 
 
 def _run(variant, seed_index, assignments, values, *, maximize=True):
@@ -160,3 +165,25 @@ def test_a_cross_scenario_table_with_one_shared_variant_is_not_shown():
     two = [IndexEntry("s1", True, (), {"random": 1.0, "bo": 0.2}), IndexEntry("s2", True, (), {"random": 1.0, "bo": 0.4})]
     md2 = render_index_markdown(two)
     assert "Normalised score across scenarios" in md2 and "| bo | 2 | 0.3 | 70 |" in md2
+
+
+def test_compare_json_quiet_and_the_undecidable_warning_before_the_run(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from katibsim.cli import main
+    from test_compare_cli import write_tiny
+
+    sc = write_tiny(tmp_path, trials=4)
+    sc.write_text(sc.read_text() + "  - {kind: paired, better: bo, than: random, metric: final-best, name: bo wins}\n")
+    out = tmp_path / "out"
+    assert main(["compare", str(sc), "--out", str(out), "--jobs", "1", "--no-png", "-o", "json", "--quiet"]) == 1
+    cap = capsys.readouterr()
+    doc = json.loads(cap.out)
+    assert doc["passed"] is False and doc["scenarios"][0]["name"] == "tiny"
+    verdicts = {a["name"]: a["verdict"] for a in doc["scenarios"][0]["assertions"]}
+    assert verdicts["bo wins"] == "CANNOT DECIDE" and verdicts["invariant no-duplicates"] == "PASS"
+    # the warning comes before the run; --quiet leaves out the progress and the timing
+    assert "assertion 'bo wins' cannot be decided with 3 seeds" in cap.err
+    assert "[0/" not in cap.err and "runs in" not in cap.err
+    assert Path(doc["scenarios"][0]["summary"]).is_file()
