@@ -148,8 +148,11 @@ def _exploration(scenario: Scenario, runs: dict[str, list[RunData]], ctx, optimu
             q = [metric_value(quality, r, ctx) for r in rs]
             s = [metric_value(speed, r, ctx) for r in rs]
             c = [metric_value("trials-to-converge", r, ctx) for r in rs]
+            tt = [metric_value("time-to-target", r, ctx) for r in rs] if ctx.target is not None else []
+            end = [metric_value("end-time", r, ctx) for r in rs]
             points.append(
-                SweepPoint(value, v, stats.summary(q), stats.summary(s), stats.summary(c), sum(math.isfinite(x) for x in s), len(rs))
+                SweepPoint(value, v, stats.summary(q), stats.summary(s), stats.summary(c), sum(math.isfinite(x) for x in s), len(rs),
+                           stats.summary(tt) if tt else {}, stats.summary(end))
             )
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in sw.values)
         out.append(ExplorationView(sw.group, sw.key, quality, speed, tuple(points), numeric))

@@ -113,6 +113,8 @@ class SweepPoint:
     converge: Mapping[str, float]  # summary of trials-to-converge
     reached: int  # runs that reached the target (or converged, without a target)
     runs: int
+    time_to: Mapping[str, float] = field(default_factory=dict)  # summary of simulated seconds to the target
+    end_time: Mapping[str, float] = field(default_factory=dict)  # summary of simulated seconds to the experiment's end
 
 
 @dataclass(frozen=True)

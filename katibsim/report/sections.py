@@ -134,6 +134,14 @@ def _assertion_blocks(m: ReportModel) -> list[Any]:
     return out
 
 
+def _sweep_times(p: Any, with_target: bool) -> tuple[str, ...]:
+    """Simulated time to the target (when there is one) and to the experiment's end, in s / min / h."""
+    end = seconds(p.end_time.get("median")) if p.end_time else "–"
+    if not with_target:
+        return (end,)
+    return (seconds(p.time_to.get("median")) if p.time_to else "–", end)
+
+
 def _exploration_blocks(m: ReportModel) -> list[Any]:
     out: list[Any] = []
     for i, view in enumerate(m.exploration):
@@ -142,12 +150,16 @@ def _exploration_blocks(m: ReportModel) -> list[Any]:
         if view.speed == "trials-to-target":
             rows = tuple(
                 (str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.trials_to, 3), iqr(p.converge, 3))
+                + _sweep_times(p, True)
                 for p in view.points
             )
-            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-target: median [IQR]", "trials-to-converge: median [IQR]")
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-target: median [IQR]",
+                      "trials-to-converge: median [IQR]", "time to target (median)", "time to end (median)")
         else:
-            rows = tuple((str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.converge, 3)) for p in view.points)
-            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-converge: median [IQR]")
+            rows = tuple((str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.converge, 3)) + _sweep_times(p, False)
+                         for p in view.points)
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-converge: median [IQR]",
+                      "time to end (median)")
         out.append(Table(header, rows))
         out.append(Image(exploration_file(i, view), f"{view.quality} and {view.speed} against {view.key}"))
     return out

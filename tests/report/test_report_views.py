@@ -187,3 +187,36 @@ def test_compare_json_quiet_and_the_undecidable_warning_before_the_run(tmp_path,
     assert "assertion 'bo wins' cannot be decided with 3 seeds" in cap.err
     assert "[0/" not in cap.err and "runs in" not in cap.err
     assert Path(doc["scenarios"][0]["summary"]).is_file()
+
+
+def test_a_sweep_over_an_integer_setting_has_its_values_as_ticks_and_time_beside_quality():
+    from katibsim.assertions import evaluate_all
+    from katibsim.report.build import build_report
+    from katibsim.report.markdown import render_blocks
+    from katibsim.report.model import Provenance
+    from katibsim.report.png import _exploration, sweep_ticks
+    from katibsim.report.sections import blocks
+    from katibsim.scenario import scenario_from_dict
+
+    from experiment_helpers import minimal_experiment
+
+    sc = scenario_from_dict({
+        "name": "par", "experiment": minimal_experiment(), "objective": "seed-1d", "target": {"value": 1.0},
+        "variants": [{"name": "p-{value}", "algorithm": "random", "sweep": {"parallelTrialCount": [3, 6]}}],
+        "seeds": {"count": 2},
+    })
+    runs = {
+        "p-3": [make_run("p-3", i, [0.2, 1.2, 0.5, 0.4], parallel=3, duration=600.0) for i in range(2)],
+        "p-6": [make_run("p-6", i, [0.2, 0.3, 0.5, 1.4], parallel=6, duration=600.0) for i in range(2)],
+    }
+    prov = Provenance("0", "3", {}, {}, None, "h", None, "seed-1d", 0, (1, 2))
+    m = build_report(sc, runs, evaluate_all(sc, runs), prov)
+    [view] = m.exploration
+    assert sweep_ticks(view) == ["3", "6"]
+    p3, p6 = view.points
+    # parallel 3: trial 2 (in the first batch) reaches 1.0 at 600 s; the 4th trial ends at 1200 s
+    assert p3.time_to["median"] == 600.0 and p3.end_time["median"] == 1200.0
+    assert p6.time_to["median"] == 600.0 and p6.end_time["median"] == 600.0
+    md = render_blocks(blocks(m))
+    assert "| 3 | p-3 |" in md and "| 10.0 min | 20.0 min |" in md
+    assert _exploration(m, view)[:4] == b"\x89PNG"
