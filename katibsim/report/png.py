@@ -156,7 +156,20 @@ def _readable_log(ax, axis: str = "y") -> None:
     from matplotlib.ticker import FuncFormatter
 
     fmt = FuncFormatter(lambda v, _pos: f"{v:.3g}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    which.set_major_formatter(fmt)
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 100:
+        # less than two decades: some minor ticks carry labels (2 and 5 of each decade), plain too
+        def minor(v: float, _pos: int) -> str:
+            lead = f"{v:.0e}"[0] if v > 0 else ""
+            return f"{v:.3g}" if lead in ("2", "5") else ""
+
+        which.set_minor_formatter(FuncFormatter(minor))
+    else:
+        from matplotlib.ticker import NullFormatter
+
+        which.set_minor_formatter(NullFormatter())
 
 
 def sweep_ticks(view) -> list[str] | None:
@@ -181,7 +194,7 @@ def _exploration(m: ReportModel, view) -> bytes:
     cap = float(max((b for b in budgets if b), default=0) + 1)
 
     def band(ax, key: str, label: str, capped: bool, *, color: str = "C0", scale: float = 1.0, cap_at: float | None = None,
-             legend: str | None = None) -> None:
+             legend: str | None = None, style: str = "-", marker: str = "o") -> None:
         summaries = [getattr(p, key) for p in view.points]
         raw = [[s.get(q, math.nan) if s else math.nan for s in summaries] for q in ("median", "q25", "q75")]
         med, lo, hi = (np.asarray([float(x) for x in r], dtype=float) / scale for r in raw)
@@ -192,7 +205,7 @@ def _exploration(m: ReportModel, view) -> bytes:
             ax.axhline(top, color="grey", linestyle=":", linewidth=1)
             ax.annotate("never", (0.01, top), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
         med, lo, hi = (np.where(np.isfinite(a), a, np.nan) for a in (med, lo, hi))
-        ax.plot(pos, med, marker="o", color=color, label=legend)
+        ax.plot(pos, med, marker=marker, color=color, label=legend, linestyle=style)
         ax.fill_between(pos, lo, hi, color=color, alpha=0.2, linewidth=0)
         ax.set_ylabel(f"{label} (median, IQR)")
 
@@ -219,9 +232,12 @@ def _exploration(m: ReportModel, view) -> bytes:
         finite = [e for e in ends if math.isfinite(e)] or [1.0]
         scale, unit = _time_unit(max(finite))
         top = max(finite) / scale * 1.08
+        # The end first, the target on top: when the goal ends the experiment the two coincide,
+        # and the dashed end line still shows under the target's markers.
+        band(ax4, "end_time", "simulated time", False, color="C4", scale=scale, legend="to the experiment's end",
+             style="--", marker="s")
         if any(p.time_to for p in view.points):
             band(ax4, "time_to", "simulated time", True, color="C1", scale=scale, cap_at=top, legend="to the target")
-        band(ax4, "end_time", "simulated time", False, color="C4", scale=scale, legend="to the experiment's end")
         ax4.set_ylabel(f"simulated time, {unit} (median, IQR)")
         ax4.legend(fontsize=8, loc="best")
         ax4.set_title("what it buys in time: to the target and to the end", fontsize=10)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from katibsim.report.model import ReportModel
-from katibsim.report.png import _colors, _figure, _png
+from katibsim.report.png import REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
 from katibsim.report.views import RunViews, TrialCloud
 
 __all__ = ["view_figure_names", "render_view_pngs"]
@@ -33,28 +33,36 @@ def _history(m: ReportModel, views: RunViews) -> bytes:
     rows, cols = _grid(len(views.history))
     fig = _figure(4.6 * cols, 3.4 * rows)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    regret = m.optimum is not None and m.regret_axis
     for ax, h, color in zip(axes, views.history, _colors(len(views.history))):
         x = np.asarray(h.numbers, dtype=float)
-        y = np.asarray(h.values, dtype=float)
+        # On the curves' scale: simple regret on a log axis when the optimum is known (one bad
+        # trial would otherwise squash the best-so-far line onto the axis), else the value.
+        y = _transform(m, h.values)
         ok = ~np.isnan(y)
         ax.scatter(x[ok], y[ok], s=12, color=color, alpha=0.7, label="trial value", zorder=2)
         if (~ok).any():
             # Failed trials have no value: ticks along the bottom edge say where they fell.
             ax.plot(x[~ok], np.zeros(int((~ok).sum())), "|", color="grey", transform=ax.get_xaxis_transform(),
                     markersize=8, label="no value (failed)")
-        ax.step(x, np.asarray(h.best, dtype=float), where="post", color="C3", linewidth=1.6, label="best so far", zorder=3)
+        ax.step(x, _transform(m, h.best), where="post", color="C3", linewidth=1.6, label="best so far", zorder=3)
         if m.target is not None:
-            ax.axhline(m.target, color="grey", linestyle=":", linewidth=1)
+            ax.axhline(float(_transform(m, [m.target])[0]), color="grey", linestyle=":", linewidth=1)
+        if regret:
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=max(REGRET_FLOOR, float(np.nanmin(y[ok])) / 2) if ok.any() else None)
+            _readable_log(ax)
         ax.set_title(f"{h.variant}: seed #{h.seed_index} ({h.chosen})", fontsize=9)
         ax.set_xlabel("trial (order results arrived)", fontsize=8)
-        ax.set_ylabel(m.metric_name, fontsize=8)
+        ax.set_ylabel(f"regret of {m.metric_name} (log)" if regret else m.metric_name, fontsize=8)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
     for ax in axes[len(views.history):]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"optimisation history of one run per variant ({m.metric_name}, {_direction(m)})", fontsize=11)
+    what = f"simple regret, optimum {m.optimum:.6g} − value" if regret else f"{m.metric_name}, {_direction(m)}"
+    fig.suptitle(f"optimisation history of one run per variant ({what})", fontsize=11)
     return _png(fig)
 
 
@@ -139,7 +147,7 @@ def _parallel(m: ReportModel, views: RunViews) -> bytes:
     width = max(6.0, 1.6 * (max(len(c.parameters) for c in clouds) + 1) + 2)
     fig = _figure(width, 3.0 * len(clouds) + 0.6)
     axes = fig.subplots(len(clouds), 1, squeeze=False)[:, 0]
-    cmap = colormaps["viridis" if m.maximize else "viridis_r"]  # bright = better either way
+    cmap = colormaps["viridis"]
     for ax, cloud in zip(axes, clouds):
         y = np.asarray(cloud.objective, dtype=float)
         cols = [np.asarray(p.values, dtype=float) for p in cloud.parameters] + [y]
@@ -164,8 +172,12 @@ def _parallel(m: ReportModel, views: RunViews) -> bytes:
             idx = idx[np.argsort(-loss[idx], kind="stable")]
         xs = np.arange(len(cols), dtype=float)
         segs = [np.column_stack([xs, pts[i]]) for i in idx]
-        norm = Normalize(float(y.min()) if y.size else 0.0, float(y.max()) if y.size else 1.0)
-        lc = LineCollection(segs, colors=cmap(norm(y[idx])) if y.size else None, linewidths=0.8, alpha=0.6)
+        # Colour by rank, not by value: one huge value would otherwise paint every other line alike.
+        from scipy.stats import rankdata
+
+        share = 1.0 - (rankdata(loss) - 1) / max(1, y.size - 1) if y.size else y  # 1 = the best trial
+        norm = Normalize(0.0, 1.0)
+        lc = LineCollection(segs, colors=cmap(share[idx]) if y.size else None, linewidths=0.8, alpha=0.6)
         ax.add_collection(lc)
         for x in xs:
             ax.axvline(x, color="black", linewidth=0.8)
@@ -177,9 +189,9 @@ def _parallel(m: ReportModel, views: RunViews) -> bytes:
         from matplotlib.cm import ScalarMappable
 
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01, aspect=20)
-        bar.set_label(m.metric_name, fontsize=7)
+        bar.set_label(f"share of trials it beats on {m.metric_name} (1 = best)", fontsize=7)
         bar.ax.tick_params(labelsize=7)
-    fig.suptitle("parallel coordinates: one line per trial; axes min…max; bright = better", fontsize=10)
+    fig.suptitle("parallel coordinates: one line per trial; axes min…max; colour by rank, bright = better", fontsize=10)
     return _png(fig)
 
 

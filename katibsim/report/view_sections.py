@@ -66,7 +66,7 @@ def view_blocks(m: ReportModel) -> list[Any]:
     if "slice.png" in names:
         out.append(Heading(3, "Slice and parallel coordinates"))
         out.append(Para("Each point or line is one completed trial; colour is the trial's place in its run (slice) or its "
-                        f"{m.metric_name} (parallel coordinates, bright = better)."))
+                        f"rank on {m.metric_name} (parallel coordinates: the share of the trials it beats, bright = better)."))
         out.append(Image("slice.png", "objective against each parameter, per variant"))
         out.append(Image("parallel.png", "parallel coordinates of the trials, per variant"))
     return out
