@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from katibsim.errors import FieldError, InputError, KatibsimError, SpecError
+from katibsim import plugins
 from katibsim.plugins import validate_algorithm, validate_early_stopping
 from katibsim.spec.loader import ExperimentDocument, load_file
 from katibsim.spec.model import Experiment
