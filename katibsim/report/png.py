@@ -137,6 +137,7 @@ def _final(m: ReportModel) -> bytes:
     ax.set_xticks(range(1, len(data) + 1), [d.variant for d in m.final_best], rotation=20, ha="right", fontsize=8)
     if m.optimum is not None and m.regret_axis:
         ax.set_yscale("log")
+        _readable_log(ax)
         ax.set_ylabel("final simple regret (log)")
     else:
         ax.set_ylabel(f"final best {m.metric_name}")

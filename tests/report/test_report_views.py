@@ -220,3 +220,14 @@ def test_a_sweep_over_an_integer_setting_has_its_values_as_ticks_and_time_beside
     md = render_blocks(blocks(m))
     assert "| 3 | p-3 |" in md and "| 10.0 min | 20.0 min |" in md
     assert _exploration(m, view)[:4] == b"\x89PNG"
+
+
+def test_show_prints_json_like_kubectl(capsys):
+    import json
+
+    from katibsim.cli import main
+
+    root = _P(__file__).parents[2]
+    assert main(["show", str(root / "examples" / "branin-grid.yaml"), "-o", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["kind"] == "Experiment" and doc["metadata"]["name"] and doc["spec"]["parameters"]
