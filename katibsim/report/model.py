@@ -272,4 +272,8 @@ class ReportModel:
         d["seeds"] = list(self.provenance.seeds)
         if not include_command:
             d["provenance"].pop("command", None)
+        if isinstance(d.get("views"), dict):
+            # every trial of every run is already in runs/<variant>/seed-<i>.json; the history
+            # and the importances stay (they are what the report concluded)
+            d["views"].pop("clouds", None)
         return d
