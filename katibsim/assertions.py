@@ -34,7 +34,17 @@ from katibsim.scenario import (
     ThresholdAssertion,
 )
 
-__all__ = ["AssertionResult", "aggregate", "evaluate", "evaluate_all", "metric_context", "metric_values"]
+__all__ = [
+    "AssertionResult",
+    "aggregate",
+    "evaluate",
+    "evaluate_all",
+    "metric_context",
+    "metric_values",
+    "min_p_value",
+    "seeds_needed",
+    "undecidable",
+]
 
 Runs = Mapping[str, Sequence[RunData]]
 
@@ -52,6 +62,9 @@ class AssertionResult:
     outcome: str
     details: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    # False when no outcome of the runs could make it pass with the seeds given (it then does not
+    # pass, and the report says "cannot be decided" instead of FAIL; see :func:`undecidable`).
+    decided: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +72,7 @@ class AssertionResult:
             "kind": self.kind,
             "path": self.path,
             "passed": self.passed,
+            "decided": self.decided,
             "statement": self.statement,
             "outcome": self.outcome,
             "description": self.description,
@@ -74,6 +88,19 @@ def _fmt(x: float) -> str:
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e9:
         return str(int(x))
     return f"{x:.4g}"
+
+
+def _fmt_in(x: float, unit: str) -> str:
+    """``x`` in the report's units: simulated seconds as s / min / h (not ``1.611e+04``)."""
+    if unit == "s" and isinstance(x, (int, float)) and math.isfinite(x):
+        from katibsim.report.format import seconds
+
+        return seconds(x)
+    return _fmt(x)
+
+
+def _bound_in(x: float, unit: str) -> str:
+    return _fmt_in(float(x), unit) if unit == "s" else f"{x:g}"
 
 
 def _maximize(runs: Runs) -> bool:
@@ -129,10 +156,74 @@ def aggregate(values: Sequence[float], how: str) -> float:
     return float(np.quantile(a, q))
 
 
+# -- decidability ---------------------------------------------------------------------------
+MAX_SEEDS_SEARCHED = 200
+
+
+def min_p_value(test: str, n: int) -> float:
+    """The smallest p-value the one-sided paired ``test`` can give on ``n`` pairs: every pair won,
+    no ties, distinct differences (computed with the test itself: scipy's exact Wilcoxon
+    distribution gives 1/2**n, the sign test's binomial 0.5**n)."""
+    if n < 1:
+        return 1.0
+    return stats.paired_test([0.0] * n, [float(i) for i in range(1, n + 1)], test=test).p_value
+
+
+def seeds_needed(test: str, level: float) -> int | None:
+    """The fewest paired seeds with which ``test`` can reach p < ``level`` (None: not within 200)."""
+    for n in range(1, MAX_SEEDS_SEARCHED + 1):
+        if min_p_value(test, n) < level:
+            return n
+    return None
+
+
+def undecidable(a: Assertion, seeds: int) -> str | None:
+    """Why ``a`` cannot pass whatever the runs do with ``seeds`` paired seeds (None when it can).
+
+    Known before any run: a paired test whose smallest attainable p-value is not below its level.
+    (A k-of-m count asking for more seeds than there are is refused when the scenario is read.)
+    """
+    if isinstance(a, PairedAssertion):
+        p = min_p_value(a.test, seeds)
+        if p >= a.level:
+            test = "Wilcoxon signed-rank test" if a.test == "wilcoxon" else "sign test"
+            need = seeds_needed(a.test, a.level)
+            more = f"; it needs at least {need} seeds" if need is not None else ""
+            return (
+                f"cannot be decided with {seeds} seed{'s' if seeds != 1 else ''}: the smallest p-value a one-sided "
+                f"{test} can reach on {seeds} pair{'s' if seeds != 1 else ''} (every seed won) is {p:.4g}, "
+                f"not below the level {a.level:g}{more}"
+            )
+        return None
+    return None
+
+
+def undecidable_all(scenario: Scenario) -> list[tuple[Assertion, str]]:
+    """The assertions of ``scenario`` that its seed count cannot decide, with why."""
+    out = []
+    for a in scenario.assertions:
+        why = undecidable(a, scenario.seeds.count)
+        if why:
+            out.append((a, why))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 def evaluate_all(scenario: Scenario, runs: Runs) -> list[AssertionResult]:
-    """Every assertion of ``scenario`` over ``runs`` ({variant: [RunData by seed]}), in file order."""
-    return [evaluate(a, scenario, runs) for a in scenario.assertions]
+    """Every assertion of ``scenario`` over ``runs`` ({variant: [RunData by seed]}), in file order.
+
+    An assertion the seed count cannot decide is not evaluated as a FAIL: its verdict says so
+    (``decided=False``) and names the seeds it needs; the measured numbers are kept beside it.
+    """
+    out = []
+    for a in scenario.assertions:
+        r = evaluate(a, scenario, runs)
+        why = undecidable(a, scenario.seeds.count)
+        if why:
+            r = AssertionResult(r.name, r.kind, r.path, False, r.statement, f"{why} (measured: {r.outcome})",
+                                {**r.details, "undecidable": why}, r.description, decided=False)
+        out.append(r)
+    return out
 
 
 def evaluate(a: Assertion, scenario: Scenario, runs: Runs) -> AssertionResult:
@@ -157,7 +248,7 @@ def _missing(a: Assertion, variants: Sequence[str], runs: Runs) -> AssertionResu
     """A variant without results never passes silently."""
     gone = [v for v in variants if not runs.get(v)]
     if gone:
-        return _result(a, False, a.name, f"no results for variant(s) {', '.join(gone)}", missing=gone)
+        return _result(a, False, a.name, f"no results for variant{'' if len(gone) == 1 else 's'} {', '.join(gone)}", missing=gone)
     return None
 
 
@@ -166,7 +257,7 @@ def invariant_violation(check: str, run: RunData, equals: int | None = None) -> 
     """Why ``run`` breaks invariant ``check`` (None when it holds)."""
     if check == "no-duplicates":
         n = max(run.duplicate_count(), run.duplicates)
-        return f"{n} duplicate suggestion(s)" if n else None
+        return f"{n} duplicate suggestion{'' if n == 1 else 's'}" if n else None
     if check == "max-parallel":
         peak = max(run.max_running(), run.max_concurrent)
         return f"{peak} trials running at once > parallelTrialCount {run.parallel_trial_count}" if peak > run.parallel_trial_count else None
@@ -182,7 +273,7 @@ def invariant_violation(check: str, run: RunData, equals: int | None = None) -> 
                 return f"ExperimentMaxTrialsReached with {done} completed trials, maxTrialCount {run.max_trial_count}"
         return None
     if check == "in-space":
-        return f"{run.out_of_space} assignment(s) outside the feasible space" if run.out_of_space else None
+        return f"{run.out_of_space} assignment{'' if run.out_of_space == 1 else 's'} outside the feasible space" if run.out_of_space else None
     if check == "goal-consistent":
         if run.reason == "ExperimentGoalReached":
             if run.goal is None or not run.reached(run.final_best, run.goal):
@@ -219,7 +310,7 @@ def _invariant(a: InvariantAssertion, runs: Runs) -> AssertionResult:
 def _target(a: TargetAssertion, scenario: Scenario, runs: Runs) -> AssertionResult:
     rs = sorted(runs.get(a.variant, ()), key=lambda r: r.seed_index)
     maximize = _maximize(runs)
-    budget = f" within {a.within_trials} trials" if a.within_trials else (f" within {a.within_time:g} s simulated" if a.within_time else "")
+    budget = f" within {a.within_trials} trials" if a.within_trials else (f" within {_bound_in(a.within_time, 's')} simulated" if a.within_time else "")
     m = len(rs)
     statement = f"{a.variant} reaches {a.target.describe(maximize)}{budget} in {a.seeds.describe(m or scenario.seeds.count)}"
     miss = _missing(a, [a.variant], runs)
@@ -274,7 +365,7 @@ def _paired(a: PairedAssertion, scenario: Scenario, runs: Runs) -> AssertionResu
     outcome = (
         f"{a.better} wins {res.wins}, ties {res.ties}, loses {res.losses} of {res.n} seeds; "
         f"statistic {_fmt(res.statistic)}, p = {res.p_value:.4g} {'<' if passed else '>='} {a.level:g}; "
-        f"median {a.metric}: {_fmt(aggregate(va, 'median'))} vs {_fmt(aggregate(vb, 'median'))}"
+        f"median {a.metric}: {_fmt_in(aggregate(va, 'median'), metric.unit)} vs {_fmt_in(aggregate(vb, 'median'), metric.unit)}"
     )
     return _result(
         a, passed, statement, outcome, test=res.to_dict(), level=a.level, seed_indices=common,
@@ -283,10 +374,10 @@ def _paired(a: PairedAssertion, scenario: Scenario, runs: Runs) -> AssertionResu
 
 
 # -- threshold ------------------------------------------------------------------------------
-def _bounds(lo: float | None, hi: float | None) -> str:
+def _bounds(lo: float | None, hi: float | None, unit: str = "") -> str:
     if lo is not None and hi is not None:
-        return f"in [{lo:g}, {hi:g}]"
-    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"
+        return f"in [{_bound_in(lo, unit)}, {_bound_in(hi, unit)}]"
+    return f">= {_bound_in(lo, unit)}" if lo is not None else f"<= {_bound_in(hi, unit)}"
 
 
 def _within(x: float, lo: float | None, hi: float | None) -> bool:
@@ -297,7 +388,8 @@ def _within(x: float, lo: float | None, hi: float | None) -> bool:
 
 def _threshold(a: ThresholdAssertion, scenario: Scenario, runs: Runs) -> AssertionResult:
     m = len(runs.get(a.variant, ()))
-    bound = _bounds(a.min, a.max)
+    unit = METRICS[a.metric].unit
+    bound = _bounds(a.min, a.max, unit)
     if a.aggregate:
         statement = f"{a.aggregate} over seeds of {a.variant} {a.metric} {bound}"
     else:
@@ -314,12 +406,12 @@ def _threshold(a: ThresholdAssertion, scenario: Scenario, runs: Runs) -> Asserti
     if a.aggregate:
         agg = aggregate(values, a.aggregate)
         passed = _within(agg, a.min, a.max)
-        outcome = f"{a.aggregate} = {_fmt(agg)} over {m} seeds; per seed: {', '.join(_fmt(x) for x in values)}"
+        outcome = f"{a.aggregate} = {_fmt_in(agg, unit)} over {m} seeds; per seed: {', '.join(_fmt_in(x, unit) for x in values)}"
         return _result(a, passed, statement, outcome, value=agg, values=values, min=a.min, max=a.max)
     hits = sum(_within(x, a.min, a.max) for x in values)
     passed = a.seeds.holds(hits, m)
     word = ">=" if a.seeds.at_least else "<="
-    outcome = f"within the bound in {hits} of {m} seeds (needed {word} {a.seeds.needed(m)}); per seed: {', '.join(_fmt(x) for x in values)}"
+    outcome = f"within the bound in {hits} of {m} seeds (needed {word} {a.seeds.needed(m)}); per seed: {', '.join(_fmt_in(x, unit) for x in values)}"
     return _result(a, passed, statement, outcome, hits=hits, seeds=m, needed=a.seeds.needed(m), values=values, min=a.min, max=a.max)
 
 
@@ -373,7 +465,7 @@ def _baseline(a: BaselineAssertion, scenario: Scenario, runs: Runs) -> Assertion
     if a.aggregate:
         c, b = aggregate(cur, a.aggregate), aggregate(base, a.aggregate)
         passed = ok(c, b)
-        outcome = f"{a.aggregate} {_fmt(c)} now vs {_fmt(b)} in the baseline ({'higher' if hib else 'lower'} is better)"
+        outcome = f"{a.aggregate} {_fmt_in(c, metric.unit)} now vs {_fmt_in(b, metric.unit)} in the baseline ({'higher' if hib else 'lower'} is better)"
         return _result(a, passed, statement, outcome, value=c, baseline=b, values=cur, baseline_values=base)
     seeds_now = [r.seed for r in rs]
     if base_seeds is not None and base_seeds[: len(seeds_now)] != seeds_now:

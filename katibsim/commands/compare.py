@@ -43,6 +43,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run on the Dask cluster of this scheduler, e.g. tcp://127.0.0.1:8786 (default: $KATIBSIM_SCHEDULER; "
                              "none: a local process pool); needs katibsim[dask], see docs/scale.md")
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                        help="verdicts on stdout as text (default) or as one JSON document")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress and no timing on stderr (CI logs): only the verdicts and errors")
 
 
 class _BadInput(KatibsimError):
@@ -99,8 +103,8 @@ def _load(paths: Sequence[str], seeds: int | None, max_work: int | None):
             print(refused.render(), file=sys.stderr)
             raise _BadInput("the comparison is too big to start (see above); nothing was run")
         if unreadable and not errors:
-            raise _BadInput(f"{len(unreadable)} scenario file(s) could not be read; nothing was run")
-        raise _BadInput(f"{len(errors) + len(unreadable)} problem(s) in the scenario file(s); nothing was run")
+            raise _BadInput(f"{plural(len(unreadable), 'scenario file')} could not be read; nothing was run")
+        raise _BadInput(f"{plural(len(errors) + len(unreadable), 'problem')} in the scenario {'file' if len(paths) == 1 else 'files'}; nothing was run")
     return [sc for sc, _ in loaded]
 
 
@@ -146,7 +150,7 @@ class _Progress:
                     self._draw()
                     self._start_ticker()
                 else:
-                    self.stream.write(f"[0/{ev.total}] starting {ev.total} run(s)\n")
+                    self.stream.write(f"[0/{ev.total}] starting {plural(ev.total, 'run')}\n")
                     self.stream.flush()
                 return
             if ev.kind == "skip":
@@ -283,7 +287,8 @@ def run(args: argparse.Namespace) -> int:
     command = "katibsim " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "katibsim" else "katibsim compare " + shlex.join(args.scenarios)
     plans = {sc.name: plan(sc, args.out) for sc in scenarios}
     all_tasks = [t for sc in scenarios for t in plans[sc.name]]
-    progress = _Progress()
+    _warn_undecidable(scenarios)
+    progress = _Progress(_Null() if getattr(args, "quiet", False) else None)
     t0 = time.perf_counter()
     try:
         with open_runs(args.scheduler or os.environ.get(SCHEDULER_ENV), all_tasks) as runs:
@@ -304,19 +309,84 @@ def run(args: argparse.Namespace) -> int:
         models = [_report_one(w) for w in work]
     write_index(models, args.out)
     t_all = time.perf_counter() - t0
-    print(
-        f"{progress.ran} runs in {t_runs:.1f}s ({runs.where if runs.executor else f'{jobs} jobs'})"
-        + (f", {progress.reused} reused" if progress.reused else "")
-        + f"; reports in {t_all - t_runs:.1f}s",
-        file=sys.stderr,
-    )
+    if not getattr(args, "quiet", False):
+        print(
+            f"{plural(progress.ran, 'run')} in {t_runs:.1f}s ({runs.where if runs.executor else plural(jobs, 'job')})"
+            + (f", {progress.reused} reused" if progress.reused else "")
+            + f"; reports in {t_all - t_runs:.1f}s",
+            file=sys.stderr,
+        )
+    if getattr(args, "output", "text") == "json":
+        _print_json(models, args.out)
+    else:
+        _print_verdicts(models, args.out)
+    return 0 if all(m.passed for m in models) else 1
+
+
+class _Null:
+    """A stream that swallows the progress (``--quiet``)."""
+
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _warn_undecidable(scenarios) -> None:
+    """Before any run: the assertions the seed count cannot decide (they will not pass)."""
+    from katibsim.assertions import undecidable_all
+
+    for sc in scenarios:
+        for a, why in undecidable_all(sc):
+            print(f"warning: {sc.name}: assertion {a.name!r} {why}; it will be reported as undecided, not passed",
+                  file=sys.stderr)
+
+
+def _verdict_word(a) -> str:
+    if not getattr(a, "decided", True):
+        return "CANNOT DECIDE"
+    return "PASS" if a.passed else "FAIL"
+
+
+def _print_verdicts(models, out: str) -> None:
     for m in models:
         held = sum(a.passed for a in m.assertions)
-        print(f"{'PASS' if m.passed else 'FAIL'} {m.scenario}: {held}/{len(m.assertions)} assertions hold -> {Path(args.out) / m.scenario / 'report.html'}")
+        print(f"{'PASS' if m.passed else 'FAIL'} {m.scenario}: {held}/{len(m.assertions)} assertions hold -> {Path(out) / m.scenario / 'report.html'}")
         for a in m.assertions:
             if not a.passed:
-                print(f"  FAIL {a.name}: {a.outcome}")
+                print(f"  {_verdict_word(a)} {a.name}: {a.outcome}")
         for w in m.warnings:
             print(f"  warning: {w}")
-    print(f"summary: {Path(args.out) / 'index.md'} (JUnit: {Path(args.out) / 'junit.xml'})")
-    return 0 if all(m.passed for m in models) else 1
+    print(f"summary: {Path(out) / 'index.md'} (JUnit: {Path(out) / 'junit.xml'})")
+
+
+def _print_json(models, out: str) -> None:
+    import json
+
+    from katibsim.report.model import plain
+
+    doc = {
+        "passed": all(m.passed for m in models),
+        "index": str(Path(out) / "index.md"),
+        "junit": str(Path(out) / "junit.xml"),
+        "scenarios": [
+            {
+                "name": m.scenario,
+                "passed": m.passed,
+                "report": str(Path(out) / m.scenario / "report.html"),
+                "summary": str(Path(out) / m.scenario / "summary.json"),
+                "assertions": [dict(plain(a), verdict=_verdict_word(a)) for a in m.assertions],
+                "warnings": list(m.warnings),
+            }
+            for m in models
+        ],
+    }
+    print(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False))

@@ -120,7 +120,7 @@ def suggest_objectives(experiment, path: str | None = None) -> tuple[list[tuple[
             reasons.append("its inputs are named like the parameters")
         elif len(obj.inputs) == len(params):
             score += 1
-            reasons.append(f"it has {len(params)} input(s), mapped by order")
+            reasons.append(f"it has {len(params)} input{'' if len(params) == 1 else 's'}, mapped by order")
         if score:
             scored.append((score, name, reasons))
     if declared and declared not in plugins.objectives():
@@ -253,7 +253,7 @@ def _simulation_lines(result) -> str:
         f"{result.outcome} ({result.reason})",
         f"time to goal {clock(result.time_to_goal)}, to the end {clock(result.time_to_end)}, last trial ended "
         f"{clock(result.last_trial_end)}; at most {result.max_concurrent} trials running at once; "
-        f"{result.duplicates} duplicate suggestion(s)",
+        f"{result.duplicates} duplicate suggestion{'' if result.duplicates == 1 else 's'}",
     ]
     lines += [f"note [{n.code}]: {n.message}" for n in result.notes]
     return "\n" + "\n".join(lines)

@@ -32,6 +32,7 @@ from katibsim.report.model import (
     SweepPoint,
 )
 from katibsim.report.rundata import RunData
+from katibsim.report.views import build_views
 from katibsim.scenario import Scenario
 
 __all__ = ["build_report", "time_grid"]
@@ -148,8 +149,11 @@ def _exploration(scenario: Scenario, runs: dict[str, list[RunData]], ctx, optimu
             q = [metric_value(quality, r, ctx) for r in rs]
             s = [metric_value(speed, r, ctx) for r in rs]
             c = [metric_value("trials-to-converge", r, ctx) for r in rs]
+            tt = [metric_value("time-to-target", r, ctx) for r in rs] if ctx.target is not None else []
+            end = [metric_value("end-time", r, ctx) for r in rs]
             points.append(
-                SweepPoint(value, v, stats.summary(q), stats.summary(s), stats.summary(c), sum(math.isfinite(x) for x in s), len(rs))
+                SweepPoint(value, v, stats.summary(q), stats.summary(s), stats.summary(c), sum(math.isfinite(x) for x in s), len(rs),
+                           stats.summary(tt) if tt else {}, stats.summary(end))
             )
         numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in sw.values)
         out.append(ExplorationView(sw.group, sw.key, quality, speed, tuple(points), numeric))
@@ -216,6 +220,33 @@ def _duplicates(runs: dict[str, list[RunData]]) -> tuple[DuplicateRow, ...]:
     return tuple(out)
 
 
+def _regret_note(runs: dict[str, list[RunData]], optimum: float | None, maximize: bool) -> str:
+    """Say what the final regret is measured on, and explain a best value beyond the optimum."""
+    if optimum is None:
+        return ""
+    best = [(r, r.best_trial()) for rs in runs.values() for r in rs]
+    best = [(r, t) for r, t in best if t is not None]
+    if not best:
+        return ""
+    clean = sum(1 for _, t in best if t.true_value is not None)
+    if clean == len(best):
+        text = ("Final regret is measured on the noise-free value: the objective's value without observation noise at "
+                "the best observed trial (what the run would recommend), against the noise-free optimum "
+                f"{optimum:.6g}.")
+    elif clean == 0:
+        text = f"Final regret is measured on the observed value of the best trial against the optimum {optimum:.6g} (the objective reports no noise-free value)."
+    else:
+        text = (f"Final regret is measured on the noise-free value of the best trial where the objective gives one ({clean} of "
+                f"{len(best)} runs), else on the observed value.")
+    beyond = sum(1 for r, t in best if r.loss(float(t.value)) < r.loss(optimum) - 1e-12 * max(1.0, abs(optimum)))
+    if beyond:
+        text += (f" In {beyond} of {len(best)} runs the best observed value lies beyond the optimum: observation noise "
+                 "(the objective adds noise to what a trial reports) lifted a lucky trial past the noise-free optimum. "
+                 "Its noise-free value cannot pass the optimum, so its regret stays >= 0; the curves then show "
+                 "observed values, not regret.")
+    return text
+
+
 def build_report(
     scenario: Scenario,
     runs: Mapping[str, Sequence[RunData]],
@@ -260,6 +291,7 @@ def build_report(
         for r in rs
     )
     return ReportModel(
+        regret_note=_regret_note(ordered, optimum, maximize),
         scenario=scenario.name,
         description=scenario.description,
         objective=scenario.objective.name,
@@ -286,4 +318,5 @@ def build_report(
         regret_axis=regret_axis,
         failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
         katib_failures=tuple(katib_failures),
+        views=build_views(ordered),
     )

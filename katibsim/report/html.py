@@ -78,7 +78,7 @@ def render_html(m: ReportModel, images: Mapping[str, bytes]) -> str:
     return _page(f"katibsim compare: {m.scenario}", _render(blocks(m), images))
 
 
-def render_index_html(models: Sequence[ReportModel]) -> str:
+def render_index_html(models: Sequence[Any]) -> str:
     """The summary over several scenarios; links point at each scenario's ``report.html``."""
     body = _render(index_blocks(models), {})
     for m in models:

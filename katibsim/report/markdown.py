@@ -61,6 +61,6 @@ def render_markdown(m: ReportModel, *, image_prefix: str = "") -> str:
     return render_blocks(blocks(m), image_prefix=image_prefix)
 
 
-def render_index_markdown(models: Sequence[ReportModel]) -> str:
+def render_index_markdown(models: Sequence[Any]) -> str:
     """The summary over several scenarios as Markdown."""
     return render_blocks(index_blocks(models))

@@ -113,6 +113,8 @@ class SweepPoint:
     converge: Mapping[str, float]  # summary of trials-to-converge
     reached: int  # runs that reached the target (or converged, without a target)
     runs: int
+    time_to: Mapping[str, float] = field(default_factory=dict)  # summary of simulated seconds to the target
+    end_time: Mapping[str, float] = field(default_factory=dict)  # summary of simulated seconds to the experiment's end
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,8 @@ class ReportModel:
     failures: tuple[FailureTable, ...] = ()  # one per variant (see katibsim.report.failures)
     # Variants whose runs hit a failure of Katib's own suggestion service (shown first).
     katib_failures: tuple[KatibServiceFailure, ...] = ()
+    regret_note: str = ""  # what final regret is measured on, and why a best value can beat the optimum
+    views: Any = None  # katibsim.report.views.RunViews: history, slice/parallel data, importances
 
     @property
     def passed(self) -> bool:
@@ -282,4 +286,8 @@ class ReportModel:
         d["seeds"] = list(self.provenance.seeds)
         if not include_command:
             d["provenance"].pop("command", None)
+        if isinstance(d.get("views"), dict):
+            # every trial of every run is already in runs/<variant>/seed-<i>.json; the history
+            # and the importances stay (they are what the report concluded)
+            d["views"].pop("clouds", None)
         return d

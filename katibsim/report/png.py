@@ -15,7 +15,7 @@ import numpy as np
 
 from katibsim.report.model import Curve, ReportModel
 
-__all__ = ["exploration_file", "figure_names", "render_png"]
+__all__ = ["exploration_file", "figure_names", "render_png", "sweep_ticks"]
 
 REGRET_FLOOR = 1e-9  # a regret of 0 cannot be drawn on a log axis
 
@@ -69,19 +69,39 @@ def _time_unit(xmax: float) -> tuple[float, str]:
     return 1.0, "s"
 
 
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
 def _draw_curves(ax, m: ReportModel, curves: Sequence[Curve], *, scale: float = 1.0, step: bool = False) -> None:
-    for color, c in zip(_colors(len(curves)), curves):
+    # Four or more variants overlap: distinct line styles and markers tell them apart without
+    # colour, and lighter bands keep the overlap from turning muddy.
+    many = len(curves) >= 4
+    alpha = 0.08 if many else 0.2
+    for i, (color, c) in enumerate(zip(_colors(len(curves)), curves)):
         if not c.x:
             continue
         x = np.asarray(c.x) / scale
         kw = {"step": "post"} if step else {}
-        ax.fill_between(x, _transform(m, c.q25), _transform(m, c.q75), color=color, alpha=0.2, linewidth=0, **kw)
+        style = LINE_STYLES[i % len(LINE_STYLES)] if many else "-"
+        ax.fill_between(x, _transform(m, c.q25), _transform(m, c.q75), color=color, alpha=alpha, linewidth=0, **kw)
+        if many:
+            # band edges as thin lines in the variant's colour: where each band ends stays visible
+            for q in (c.q25, c.q75):
+                if step:
+                    ax.step(x, _transform(m, q), where="post", color=color, linewidth=0.5, alpha=0.5, linestyle=style)
+                else:
+                    ax.plot(x, _transform(m, q), color=color, linewidth=0.5, alpha=0.5, linestyle=style)
         if step:
-            ax.step(x, _transform(m, c.median), where="post", color=color, label=f"{c.variant} (n={c.runs})")
+            ax.step(x, _transform(m, c.median), where="post", color=color, linestyle=style, linewidth=1.6, label=f"{c.variant} (n={c.runs})")
         else:
-            ax.plot(x, _transform(m, c.median), color=color, marker="o", markersize=3, label=f"{c.variant} (n={c.runs})")
+            every = max(1, len(x) // 12)
+            ax.plot(x, _transform(m, c.median), color=color, linestyle=style, linewidth=1.6,
+                    marker=MARKERS[i % len(MARKERS)] if many else "o", markersize=4 if many else 3, markevery=every,
+                    label=f"{c.variant} (n={c.runs})")
     if m.optimum is not None and m.regret_axis:
         ax.set_yscale("log")
+        _readable_log(ax)
     elif m.target is not None:
         ax.axhline(m.target, color="grey", linestyle=":", linewidth=1, label=f"target {m.target:g}")
     ax.grid(True, alpha=0.3)
@@ -117,6 +137,7 @@ def _final(m: ReportModel) -> bytes:
     ax.set_xticks(range(1, len(data) + 1), [d.variant for d in m.final_best], rotation=20, ha="right", fontsize=8)
     if m.optimum is not None and m.regret_axis:
         ax.set_yscale("log")
+        _readable_log(ax)
         ax.set_ylabel("final simple regret (log)")
     else:
         ax.set_ylabel(f"final best {m.metric_name}")
@@ -131,46 +152,108 @@ def exploration_file(index: int, view) -> str:
     return f"exploration-{index + 1}-{key}.png"
 
 
+def _readable_log(ax, axis: str = "y") -> None:
+    """Plain numbers (0.01, 0.1, 1) on a log or symlog axis, not 10^-2 where space allows."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: f"{v:.3g}")
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    which.set_major_formatter(fmt)
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 100:
+        # less than two decades: some minor ticks carry labels (2 and 5 of each decade), plain too
+        def minor(v: float, _pos: int) -> str:
+            lead = f"{v:.0e}"[0] if v > 0 else ""
+            return f"{v:.3g}" if lead in ("2", "5") else ""
+
+        which.set_minor_formatter(FuncFormatter(minor))
+    else:
+        from matplotlib.ticker import NullFormatter
+
+        which.set_minor_formatter(NullFormatter())
+
+
+def sweep_ticks(view) -> list[str] | None:
+    """The x tick labels of a sweep: exactly its values for an integer setting (parallelTrialCount
+    3 vs 6, not 3.5 between them) or a categorical one; None lets matplotlib choose (real values)."""
+    xs = [p.value for p in view.points]
+    if view.numeric and all(float(x).is_integer() for x in xs):
+        return [str(int(x)) for x in xs]
+    if not view.numeric:
+        return [str(x) for x in xs]
+    return None
+
+
 def _exploration(m: ReportModel, view) -> bytes:
-    fig = _figure(14, 4)
-    ax1, ax2, ax3 = fig.subplots(1, 3)
+    has_time = any(p.time_to for p in view.points) or any(p.end_time for p in view.points)
+    fig = _figure(18 if has_time else 14, 4)
+    axes = fig.subplots(1, 4 if has_time else 3)
+    ax1, ax2, ax3 = axes[:3]
     xs = [p.value for p in view.points]
     pos = np.asarray(xs, dtype=float) if view.numeric else np.arange(len(xs), dtype=float)
     budgets = [m.variant_info.get(p.variant, {}).get("maxTrialCount") for p in view.points]
     cap = float(max((b for b in budgets if b), default=0) + 1)
 
-    def band(ax, key: str, label: str, capped: bool) -> None:
-        raw = [[getattr(p, key)[q] for p in view.points] for q in ("median", "q25", "q75")]
-        med, lo, hi = (np.asarray([float(x) for x in r], dtype=float) for r in raw)
+    def band(ax, key: str, label: str, capped: bool, *, color: str = "C0", scale: float = 1.0, cap_at: float | None = None,
+             legend: str | None = None, style: str = "-", marker: str = "o") -> None:
+        summaries = [getattr(p, key) for p in view.points]
+        raw = [[s.get(q, math.nan) if s else math.nan for s in summaries] for q in ("median", "q25", "q75")]
+        med, lo, hi = (np.asarray([float(x) for x in r], dtype=float) / scale for r in raw)
+        top = cap if cap_at is None else cap_at
         if capped:
             # "never" drawn on a line just above the budget, so a sweep point does not vanish
-            med, lo, hi = (np.where(np.isinf(a), cap, a) for a in (med, lo, hi))
-            ax.axhline(cap, color="grey", linestyle=":", linewidth=1)
-            ax.annotate("never", (0.01, cap), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
+            med, lo, hi = (np.where(np.isinf(a), top, a) for a in (med, lo, hi))
+            ax.axhline(top, color="grey", linestyle=":", linewidth=1)
+            ax.annotate("never", (0.01, top), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="grey")
         med, lo, hi = (np.where(np.isfinite(a), a, np.nan) for a in (med, lo, hi))
-        ax.plot(pos, med, marker="o", color="C0")
-        ax.fill_between(pos, lo, hi, color="C0", alpha=0.2, linewidth=0)
+        ax.plot(pos, med, marker=marker, color=color, label=legend, linestyle=style)
+        ax.fill_between(pos, lo, hi, color=color, alpha=0.2, linewidth=0)
         ax.set_ylabel(f"{label} (median, IQR)")
 
     band(ax1, "regret", view.quality, False)
     if view.quality == "final-regret":
+        q25 = np.asarray([float(p.regret["q25"]) for p in view.points])
         q75 = np.asarray([float(p.regret["q75"]) for p in view.points])
-        if np.any(q75 > 0):
+        if np.all(q25 > 0):
+            ax1.set_yscale("log")
+            _readable_log(ax1)
+        elif np.any(q75 > 0):
             ax1.set_yscale("symlog", linthresh=max(1e-9, float(np.nanmin(np.where(q75 > 0, q75, np.nan))) / 10))
+            _readable_log(ax1)
     rate = [p.reached / p.runs if p.runs else np.nan for p in view.points]
     ax2.plot(pos, rate, marker="o", color="C2")
-    ax2.set_ylim(-0.05, 1.05)
-    ax2.set_ylabel("share of seeds" )
+    ax2.set_ylim(-0.05, 1.15)
+    ax2.set_ylabel("share of seeds")
     for p, x, r in zip(view.points, pos, rate):
         ax2.annotate(f"{p.reached}/{p.runs}", (x, r), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
     band(ax3, "converge", "trials-to-converge", True)
-    for ax in (ax1, ax2, ax3):
+    if has_time:
+        ax4 = axes[3]
+        ends = [float(p.end_time.get("q75", math.nan)) for p in view.points if p.end_time]
+        finite = [e for e in ends if math.isfinite(e)] or [1.0]
+        scale, unit = _time_unit(max(finite))
+        top = max(finite) / scale * 1.08
+        # The end first, the target on top: when the goal ends the experiment the two coincide,
+        # and the dashed end line still shows under the target's markers.
+        band(ax4, "end_time", "simulated time", False, color="C4", scale=scale, legend="to the experiment's end",
+             style="--", marker="s")
+        if any(p.time_to for p in view.points):
+            band(ax4, "time_to", "simulated time", True, color="C1", scale=scale, cap_at=top, legend="to the target")
+        ax4.set_ylabel(f"simulated time, {unit} (median, IQR)")
+        ax4.legend(fontsize=8, loc="best")
+        ax4.set_title("what it buys in time: to the target and to the end", fontsize=10)
+    for ax in axes:
         ax.set_xlabel(view.key)
         ax.grid(True, alpha=0.3)
         if view.numeric and len(pos) > 1 and min(pos) > 0 and max(pos) / min(pos) >= 20:
             ax.set_xscale("log")
-        if not view.numeric:
-            ax.set_xticks(pos, [str(x) for x in xs])
+        labels = sweep_ticks(view)
+        if labels is not None:
+            ax.set_xticks(pos, labels)
+            if ax.get_xscale() == "log":
+                from matplotlib.ticker import NullLocator
+
+                ax.xaxis.set_minor_locator(NullLocator())
     reach = "reached the target" if view.speed == "trials-to-target" else "converged"
     ax1.set_title(f"what {view.key} buys: final quality", fontsize=10)
     ax2.set_title(f"seeds that {reach}", fontsize=10)
@@ -236,10 +319,17 @@ def figure_names(m: ReportModel) -> list[str]:
     names = ["curves.png", "final-best.png"]
     if m.normalized.by_trial:
         names.append("normalized.png")
+    names += _view_names(m)
     names += [exploration_file(i, v) for i, v in enumerate(m.exploration)]
     if m.introspection is not None and m.introspection.steps:
         names.append("model-steps.png")
     return names
+
+
+def _view_names(m: ReportModel) -> list[str]:
+    from katibsim.report.png_views import view_figure_names
+
+    return view_figure_names(m)
 
 
 def render_png(m: ReportModel) -> dict[str, bytes]:
@@ -247,6 +337,9 @@ def render_png(m: ReportModel) -> dict[str, bytes]:
     out = {"curves.png": _curves(m), "final-best.png": _final(m)}
     if m.normalized.by_trial:
         out["normalized.png"] = _normalized(m)
+    from katibsim.report.png_views import render_view_pngs
+
+    out.update(render_view_pngs(m))
     for i, v in enumerate(m.exploration):
         out[exploration_file(i, v)] = _exploration(m, v)
     if m.introspection is not None and m.introspection.steps:

@@ -65,6 +65,13 @@ def _badge(passed: bool) -> str:
     return ("✅ " if passed else "❌ ") + verdict_word(passed)
 
 
+def _verdict(a: Any) -> str:
+    """PASS / FAIL, or CANNOT DECIDE for an assertion the seed count could never make pass."""
+    if not getattr(a, "decided", True):
+        return "⚠️ CANNOT DECIDE"
+    return _badge(a.passed)
+
+
 def _variant_table(m: ReportModel) -> Table:
     rows = []
     for v in m.variants:
@@ -86,7 +93,7 @@ def _results_table(m: ReportModel) -> Table:
     has_target = m.target is not None
     header = ["variant", f"final best {m.metric_name}: median [IQR]", "mean ± sd"]
     if has_regret:
-        header.append("final regret: median [IQR]")
+        header.append("final regret (noise-free): median [IQR]" if "noise-free value:" in m.regret_note else "final regret: median [IQR]")
     if has_target:
         header.append("trials to target: median [IQR]")
         header.append("reached target")
@@ -119,12 +126,20 @@ def _results_table(m: ReportModel) -> Table:
 def _assertion_blocks(m: ReportModel) -> list[Any]:
     if not m.assertions:
         return [Para("This scenario states no assertions.")]
-    rows = tuple((_badge(a.passed), a.name, a.statement, a.outcome) for a in m.assertions)
+    rows = tuple((_verdict(a), a.name, a.statement, a.outcome) for a in m.assertions)
     out: list[Any] = [Table(("verdict", "assertion", "asserted", "measured"), rows)]
     notes = [f"{a.name}: {a.description}" for a in m.assertions if a.description]
     if notes:
         out.append(Bullets(tuple(notes)))
     return out
+
+
+def _sweep_times(p: Any, with_target: bool) -> tuple[str, ...]:
+    """Simulated time to the target (when there is one) and to the experiment's end, in s / min / h."""
+    end = seconds(p.end_time.get("median")) if p.end_time else "–"
+    if not with_target:
+        return (end,)
+    return (seconds(p.time_to.get("median")) if p.time_to else "–", end)
 
 
 def _exploration_blocks(m: ReportModel) -> list[Any]:
@@ -135,12 +150,16 @@ def _exploration_blocks(m: ReportModel) -> list[Any]:
         if view.speed == "trials-to-target":
             rows = tuple(
                 (str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.trials_to, 3), iqr(p.converge, 3))
+                + _sweep_times(p, True)
                 for p in view.points
             )
-            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-target: median [IQR]", "trials-to-converge: median [IQR]")
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-target: median [IQR]",
+                      "trials-to-converge: median [IQR]", "time to target (median)", "time to end (median)")
         else:
-            rows = tuple((str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.converge, 3)) for p in view.points)
-            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-converge: median [IQR]")
+            rows = tuple((str(p.value), p.variant, iqr(p.regret, 3), f"{p.reached}/{p.runs}", iqr(p.converge, 3)) + _sweep_times(p, False)
+                         for p in view.points)
+            header = (view.key, "variant", f"{view.quality}: median [IQR]", speed_word, "trials-to-converge: median [IQR]",
+                      "time to end (median)")
         out.append(Table(header, rows))
         out.append(Image(exploration_file(i, view), f"{view.quality} and {view.speed} against {view.key}"))
     return out
@@ -306,8 +325,16 @@ def blocks(m: ReportModel) -> list[Any]:
     """The whole report of one scenario, in reading order."""
     figures = set(figure_names(m))
     passed = sum(a.passed for a in m.assertions)
+    undecided = [a for a in m.assertions if not getattr(a, "decided", True)]
     out: list[Any] = [Heading(1, f"{m.scenario}: {_badge(m.passed)} ({passed}/{len(m.assertions)} assertions hold)")]
     out += _katib_failure_blocks(m)
+    if undecided:
+        n = len(m.provenance.seeds)
+        out.append(Para(
+            f"⚠️ {len(undecided)} assertion{'s' if len(undecided) != 1 else ''} cannot be decided with {n} "
+            f"seed{'s' if n != 1 else ''} (known before the run; see the verdict): "
+            + "; ".join(f"{a.name}: {a.details.get('undecidable', '')}" for a in undecided) + "."
+        ))
     if m.description:
         out.append(Para(m.description))
     facts = [
@@ -327,6 +354,8 @@ def blocks(m: ReportModel) -> list[Any]:
     out.append(_variant_table(m))
     out.append(Heading(2, "Results"))
     out.append(_results_table(m))
+    if m.regret_note:
+        out.append(Para(m.regret_note))
     if m.normalized.note:
         out.append(Para(f"Normalised score: {m.normalized.note}."))
     out.append(_rank_details(m))
@@ -341,6 +370,9 @@ def blocks(m: ReportModel) -> list[Any]:
     out.append(Image("final-best.png", "final best per seed"))
     if "normalized.png" in figures:
         out.append(Image("normalized.png", "Bayesmark normalised score against trials"))
+    from katibsim.report.view_sections import view_blocks
+
+    out += view_blocks(m)
     if m.exploration:
         out.append(Heading(2, "Exploration"))
         out.append(
@@ -362,31 +394,44 @@ def blocks(m: ReportModel) -> list[Any]:
     return out
 
 
-def index_blocks(models: Sequence[ReportModel]) -> list[Any]:
-    """A summary over several scenarios (``index.md`` / ``index.html`` and a CI job summary)."""
-    ok = all(m.passed for m in models)
-    n = sum(len(m.assertions) for m in models)
-    held = sum(a.passed for m in models for a in m.assertions)
-    out: list[Any] = [Heading(1, f"katibsim compare: {_badge(ok)} ({held}/{n} assertions hold in {len(models)} scenarios)")]
+def index_blocks(models: Sequence[Any]) -> list[Any]:
+    """A summary over several scenarios (``index.md`` / ``index.html`` and a CI job summary).
+
+    ``models``: report models or :class:`katibsim.report.index.IndexEntry` (scenarios read back
+    from an earlier run's ``summary.json``), in the order shown.
+    """
+    from katibsim.report.index import entries
+
+    items = entries(models)
+    ok = all(m.passed for m in items)
+    n = sum(len(m.assertions) for m in items)
+    held = sum(a.passed for m in items for a in m.assertions)
+    word = "scenario" if len(items) == 1 else "scenarios"
+    out: list[Any] = [Heading(1, f"katibsim compare: {_badge(ok)} ({held}/{n} assertions hold in {len(items)} {word})")]
     rows = tuple(
         (_badge(m.passed), m.scenario, f"{sum(a.passed for a in m.assertions)}/{len(m.assertions)}", f"{m.scenario}/report.html", f"{m.scenario}/report.md")
-        for m in models
+        for m in items
     )
     out.append(Table(("verdict", "scenario", "assertions", "HTML report", "Markdown report"), rows))
-    failed = [(m.scenario, a) for m in models for a in m.assertions if not a.passed]
+    failed = [(m.scenario, a) for m in items for a in m.assertions if not a.passed]
     if failed:
         out.append(Heading(2, "Failed assertions"))
-        out.append(Table(("scenario", "assertion", "asserted", "measured"), tuple((s, a.name, a.statement, a.outcome) for s, a in failed)))
-    scored = [m for m in models if m.normalized.score]
+        out.append(Table(("scenario", "verdict", "assertion", "asserted", "measured"),
+                         tuple((s, _verdict(a), a.name, a.statement, a.outcome) for s, a in failed)))
+    scored = [m for m in items if m.scores]
     if len(scored) > 1:
         # Only variants (by name) that took part in several scenarios: an average over one is not one.
-        names = sorted(v for v in {v for m in scored for v in m.normalized.score} if sum(v in m.normalized.score for m in scored) > 1)
+        names = sorted(v for v in {v for m in scored for v in m.scores} if sum(v in m.scores for m in scored) > 1)
         rows2 = []
         for v in names:
-            vals = [m.normalized.score[v] for m in scored if v in m.normalized.score and not math.isnan(m.normalized.score[v])]
+            vals = [m.scores[v] for m in scored if v in m.scores and not math.isnan(m.scores[v])]
             mean = sum(vals) / len(vals) if vals else math.nan
             rows2.append((v, str(len(vals)), num(mean, 3), num(100 * (1 - mean), 3) if vals else "–"))
-        if rows2:
+        if len(rows2) > 1:
             out.append(Heading(2, "Normalised score across scenarios (Bayesmark: mean over problems)"))
             out.append(Table(("variant", "scenarios", "mean score (0 best, 1 random)", "100 × (1 − score)"), tuple(rows2)))
+        elif rows2:
+            # One shared variant compares with nothing: say so instead of drawing a one-row league table.
+            out.append(Para(f"Only {rows2[0][0]} has a normalised score in several scenarios, so there is no "
+                            "cross-scenario comparison of variants to show."))
     return out

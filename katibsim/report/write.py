@@ -50,14 +50,42 @@ def write_report(m: ReportModel, directory: str | Path, *, png: bool = True) -> 
     return written
 
 
+def _merged_junit(models: Sequence[ReportModel], d: Path, earlier: Sequence[str]) -> str:
+    """The combined JUnit document: this run's suites, then each earlier scenario's own ``junit.xml``."""
+    import xml.etree.ElementTree as ET
+
+    text = render_junit(models)
+    if not earlier:
+        return text
+    root = ET.fromstring(text.split("\n", 1)[1])
+    for name in earlier:
+        try:
+            other = ET.parse(d / name / "junit.xml").getroot()
+        except (OSError, ET.ParseError):
+            continue
+        for suite in other.iter("testsuite"):
+            root.append(suite)
+    suites = list(root.iter("testsuite"))
+    root.set("tests", str(sum(int(s.get("tests", "0")) for s in suites)))
+    root.set("failures", str(sum(int(s.get("failures", "0")) for s in suites)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
 def write_index(models: Sequence[ReportModel], out: str | Path) -> list[Path]:
-    """``index.md``, ``index.html`` and a combined ``junit.xml`` over every scenario in ``out``."""
+    """``index.md``, ``index.html`` and a combined ``junit.xml`` over every scenario in ``out``:
+    this run's scenarios and those an earlier ``compare`` left there (read from their
+    ``summary.json``), sorted by name; a scenario run again replaces its earlier entry."""
+    from katibsim.report.index import entries, stored_entries
+
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
+    earlier = stored_entries(d, {m.scenario for m in models})
+    listed = sorted(entries(models) + earlier, key=lambda e: e.scenario)
     files = {
-        "index.md": render_index_markdown(models),
-        "index.html": render_index_html(models),
-        "junit.xml": render_junit(models),
+        "index.md": render_index_markdown(listed),
+        "index.html": render_index_html(listed),
+        "junit.xml": _merged_junit(models, d, [e.scenario for e in earlier]),
     }
     for name, text in files.items():
         _write(d / name, text)

@@ -134,7 +134,8 @@ def _v1beta1_problems(experiment: Experiment, tt: TrialTemplate, file: str | Non
         placeholder = PLACEHOLDER.format(tp.name)
         if placeholder not in template:
             # Katib returns here; we go on so that every problem is reported at once.
-            err(f"{base}.name", f"parameter name: {tp.name} in spec.trialParameters not found in spec.trialTemplate: {template}", tp.name)
+            err(f"{base}.name", f"parameter name: {tp.name} in spec.trialParameters not found in spec.trialTemplate: "
+                f"{_abbreviated(template)}{_where_placeholders(tt.trial_spec, placeholder)}", tp.name)
             continue
         template = template.replace(placeholder, TEST_VALUE)
 
@@ -157,7 +158,7 @@ def _v1beta1_problems(experiment: Experiment, tt: TrialTemplate, file: str | Non
     try:
         run_spec = unstructured(template)
     except ValueError:
-        err(TRIAL_TEMPLATE, f"unable to convert spec.trialTemplate: {template} to unstructured")
+        err(TRIAL_TEMPLATE, f"unable to convert spec.trialTemplate: {_abbreviated(template)} to unstructured")
         return errs
     meta = run_spec.get("metadata") if isinstance(run_spec.get("metadata"), Mapping) else {}
     if meta_string(meta, "name") or meta_string(meta, "namespace"):
@@ -247,6 +248,41 @@ _CONTAINER = frozenset(
     "terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty".split()
 )
 _ENV_VAR = frozenset("name value valueFrom".split())
+
+
+LONG_TEMPLATE = 300  # characters of template JSON a message prints whole (Katib prints all of it)
+MAX_PLACES = 5
+
+
+def _abbreviated(template: str) -> str:
+    """Katib's messages embed the whole template; above LONG_TEMPLATE characters only its size is shown."""
+    if len(template) <= LONG_TEMPLATE:
+        return template
+    return f"<the template as JSON, {len(template):,} characters; Katib's message prints all of it>"
+
+
+def _placeholder_places(obj: Any, at: str = "") -> list[tuple[str, str]]:
+    """(field path, placeholder) of every ``${trialParameters.x}`` in the template, in document order."""
+    found: list[tuple[str, str]] = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            found += _placeholder_places(v, f"{at}.{k}" if at else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            found += _placeholder_places(v, f"{at}[{i}]")
+    elif isinstance(obj, str):
+        found += [(at, m) for m in PLACEHOLDER_RE.findall(obj)]
+    return found
+
+
+def _where_placeholders(trial_spec: Any, missing: str) -> str:
+    """Names what is missing and what the template refers to instead (with field paths)."""
+    places = [(at, ph) for at, ph in _placeholder_places(trial_spec) if ph != missing]
+    if not places:
+        return f" (the template has no {missing}, and no ${{trialParameters.…}} at all)"
+    shown = ", ".join(f"{ph} at trialSpec.{at}" if at else ph for at, ph in places[:MAX_PLACES])
+    more = f" and {len(places) - MAX_PLACES} more" if len(places) > MAX_PLACES else ""
+    return f" (the template has no {missing}; it refers to {shown}{more})"
 
 
 def _pointer(parts: Iterable[str | int]) -> str:

@@ -110,7 +110,7 @@ def test_normalized_score_threshold_uses_the_random_variant():
 def test_invariants_pass_and_fail():
     dup = make_run("b", 0, [0.1, 0.2], xs=[0.5, 0.5])
     over = replace(make_run("a", 0, [0.1, 0.2, 0.3], parallel=3), parallel_trial_count=2)
-    assert invariant_violation("no-duplicates", dup) == "1 duplicate suggestion(s)"
+    assert invariant_violation("no-duplicates", dup) == "1 duplicate suggestion"
     assert "3 trials running at once" in invariant_violation("max-parallel", over)
     assert invariant_violation("max-parallel", RUNS["a"][0]) is None
     short = replace(RUNS["a"][0], max_trial_count=4)
@@ -138,7 +138,7 @@ def test_goal_consistent_and_succeeded():
 def test_missing_variant_results_never_pass():
     sc = scenario([{"kind": "invariant", "check": "no-duplicates"}])
     res = evaluate_all(sc, {"a": RUNS["a"]})[0]
-    assert not res.passed and "no results for variant(s) b" in res.outcome
+    assert not res.passed and "no results for variant b" in res.outcome
 
 
 def _summary(tmp_path, values):
@@ -182,3 +182,50 @@ def test_failed_trials_do_not_count_as_values():
     r = make_run("a", 0, [None, 0.5, None])
     assert r.final_best == 0.5 and r.best_by_trial()[0] != r.best_by_trial()[0]
     assert isinstance(r.trials[0], TrialRecord) and r.trials[0].value is None
+
+
+# -- an assertion the seed count cannot decide ------------------------------------------------
+def test_min_p_value_is_the_tests_own_and_gives_the_seeds_needed():
+    from katibsim.assertions import min_p_value, seeds_needed
+
+    # every seed won: scipy's exact one-sided Wilcoxon and the sign test's binomial both give 1/2**n
+    assert [min_p_value("wilcoxon", n) for n in (3, 4, 5)] == pytest.approx([1 / 8, 1 / 16, 1 / 32])
+    assert min_p_value("sign", 6) == pytest.approx(1 / 64)
+    assert seeds_needed("wilcoxon", 0.05) == 5 and seeds_needed("wilcoxon", 0.01) == 7
+    assert seeds_needed("sign", 0.001) == 10
+
+
+def test_a_paired_test_with_too_few_seeds_cannot_be_decided_not_failed():
+    from katibsim.assertions import undecidable_all
+
+    runs = {v: rs[:3] for v, rs in RUNS.items()}
+    sc = scenario(
+        [
+            {"kind": "paired", "better": "b", "than": "a", "metric": "final-best", "name": "bo wins"},
+            {"kind": "paired", "better": "b", "than": "a", "metric": "final-best", "level": 0.2, "name": "loose"},
+        ],
+        seeds={"count": 3},
+    )
+    found = undecidable_all(sc)  # known before any run
+    assert [a.name for a, _ in found] == ["bo wins"]
+    assert "cannot be decided with 3 seeds" in found[0][1] and "0.125" in found[0][1] and "at least 5 seeds" in found[0][1]
+    res = evaluate_all(sc, runs)
+    assert [(r.passed, r.decided) for r in res] == [(False, False), (True, True)]
+    # b wins all three seeds: the best a Wilcoxon test can do on 3 pairs, and still not below 0.05
+    assert res[0].details["test"]["wins"] == 3 and res[0].details["test"]["p_value"] == pytest.approx(0.125)
+    assert res[0].outcome.startswith("cannot be decided with 3 seeds")
+
+
+def test_the_report_says_cannot_decide_instead_of_fail():
+    from katibsim.report.markdown import render_blocks
+    from katibsim.report.model import Provenance
+    from katibsim.report.sections import blocks
+    from katibsim.report.build import build_report
+
+    runs = {v: rs[:3] for v, rs in RUNS.items()}
+    sc = scenario([{"kind": "paired", "better": "b", "than": "a", "metric": "final-best", "name": "bo wins"}], seeds={"count": 3})
+    prov = Provenance("0", "3", {}, {}, None, "h", None, "seed-1d", 0, (1, 2, 3))
+    m = build_report(sc, runs, evaluate_all(sc, runs), prov)
+    md = render_blocks(blocks(m))
+    assert "| ⚠️ CANNOT DECIDE | bo wins |" in md and "❌ FAIL | bo wins" not in md
+    assert "1 assertion cannot be decided with 3 seeds" in md

@@ -202,7 +202,7 @@ def test_no_duplicates_guard_catches_a_repeating_algorithm(tmp_path, capsys, stu
     out = tmp_path / "out"
     assert main(["compare", str(sc), "--out", str(out), "--jobs", "1", "--no-png"]) == 1
     text = capsys.readouterr().out
-    assert "FAIL invariant no-duplicates: violated in 2 of 4 runs: stuck seed #0: 3 duplicate suggestion(s)" in text
+    assert "FAIL invariant no-duplicates: violated in 2 of 4 runs: stuck seed #0: 3 duplicate suggestions" in text
     report = (out / "guard" / "report.md").read_text()
     assert "| stuck | 6 | 3, 3 |" in report
     assert "repeats" in report

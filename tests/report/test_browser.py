@@ -77,6 +77,9 @@ def test_html_report_renders_in_chromium_with_every_image(tmp_path):
     for img in probe["images"]:
         assert img["complete"] and img["w"] > 0 and img["h"] > 0, img
     assert {img["title"] for img in probe["images"]} == set(images)
+    # the per-variant views are on the page and decode: history, importance, slice, parallel coordinates
+    assert {"history.png", "importance.png", "slice.png", "parallel.png"} <= {img["title"] for img in probe["images"]}
+    assert "<h2>Where the trials went</h2>" in res.stdout and "<h3>Parameter importance</h3>" in res.stdout
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (no /usr/bin/chromium or chromium on PATH; Debian package `chromium`, which .ci/run installs)")

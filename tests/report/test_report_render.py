@@ -82,7 +82,8 @@ def images():
 
 def test_png_figures_are_real_pngs(model, images):
     assert list(images) == figure_names(model)
-    assert {"curves.png", "final-best.png", "normalized.png", "exploration-1-kappa.png", "model-steps.png"} == set(images)
+    assert {"curves.png", "final-best.png", "normalized.png", "history.png", "importance.png", "slice.png", "parallel.png",
+            "exploration-1-kappa.png", "model-steps.png"} == set(images)
     for data in images.values():
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 

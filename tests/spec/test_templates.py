@@ -578,3 +578,19 @@ def test_v1alpha3_never_raises_foreign_errors(raw):
         primary_container(render_trial(exp, "t", {"lr": "0.1"}), exp)
     except KatibsimError:
         pass
+
+
+def test_a_long_template_is_not_printed_whole_and_the_message_names_what_it_refers_to():
+    tasks = [
+        {"name": f"step-{i}", "taskSpec": {"steps": [{"name": "run", "image": "python:3.11", "script": "echo " + "x" * 80}]}}
+        for i in range(12)
+    ]
+    tasks[3]["params"] = [{"name": "lr", "value": "${trialParameters.learning_rate}"}]
+    tasks[4]["params"] = [{"name": "m", "value": "${trialParameters.momentum}"}]
+    spec = {"apiVersion": "tekton.dev/v1beta1", "kind": "PipelineRun", "spec": {"pipelineSpec": {"tasks": tasks}}}
+    problems = template_problems(experiment(trial_spec=spec, success_condition="status.x", failure_condition="status.y"))
+    lr = next(p for p in problems if p.path == "spec.trialTemplate.trialParameters[0].name")
+    assert len(lr.message) < 500  # not the 2,324 characters of the template
+    assert "<the template as JSON, " in lr.message and "characters; Katib's message prints all of it>" in lr.message
+    assert ("the template has no ${trialParameters.learningRate}; it refers to ${trialParameters.learning_rate} at "
+            "trialSpec.spec.pipelineSpec.tasks[3].params[0].value") in lr.message
