@@ -498,7 +498,8 @@ def collect(
         if env.get("key") != t.key:
             warnings.append(f"{t.path} holds a different run (its key does not match); rerun without --resume")
             continue
-        if keep is not None and keep(t):
+        if (keep is not None and keep(t)) or (env.get("result") or {}).get("katib_failures"):
+            # Also every run that met a failure of Katib's own service: the report's banner reads them.
             envelopes[t.path] = env
         runs[t.variant].append(run_data(env))
     return runs, envelopes, warnings

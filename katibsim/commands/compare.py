@@ -252,7 +252,7 @@ def build_model(sc, tasks, command: str):
     intro = None
     if chosen is not None:
         variant, seed_index = chosen
-        env = next(iter(envelopes.values()), None)
+        env = next((envelopes.get(t.path) for t in tasks if (t.variant, t.seed_index) == chosen), None)
         if env is not None:
             try:
                 intro = introspect_run(sc, env)

@@ -82,7 +82,9 @@ class RemoteAlgorithm(Algorithm):
         self.address = address
         self.experiment = experiment
         self.space = experiment.search_space()
-        self.objective = plugins.objective_info(experiment)
+        from katibsim.algorithm import objective_info
+
+        self.objective = objective_info(experiment)
         self.settings = dict(algo.settings() if settings is None and algo else settings or {})
         self.seed = seed
         self.max_trial_count = experiment.spec.max_trial_count

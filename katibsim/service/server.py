@@ -84,7 +84,7 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
 
     # -- ValidateAlgorithmSettings ------------------------------------------------------------------
     def ValidateAlgorithmSettings(self, request, context):  # noqa: N802 - the protocol's name
-        from katibsim import plugins
+        from katibsim import algorithm_factory, plugins
 
         start = time.perf_counter()
         name = request.experiment.spec.algorithm.algorithm_name
@@ -92,7 +92,7 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
         try:
             self._check_name(name, context)
             experiment = convert.experiment_from_message(request.experiment)
-            errors = [e for e in plugins.validate_algorithm(experiment) if e.severity == "error"]
+            errors = [e for e in algorithm_factory.validate_algorithm(experiment) if e.severity == "error"]
             if errors:
                 outcome = f"INVALID_ARGUMENT {errors[0].message}"
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, errors[0].message)
@@ -105,7 +105,7 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
 
     # -- GetSuggestions -----------------------------------------------------------------------------
     def _algorithm(self, request, headers: dict[str, str], context) -> tuple[_Live, bool]:
-        from katibsim import plugins
+        from katibsim import algorithm_factory, plugins
 
         seed_text = headers.get(SEED_HEADER)
         corrected = headers.get(CORRECTED_HEADER, "").lower() == "true"
@@ -121,7 +121,7 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
             except ValueError:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"header {SEED_HEADER} must be an integer, got {seed_text!r}")
             try:
-                algorithm = plugins.build_algorithm(experiment, seed=seed)
+                algorithm = algorithm_factory.build_algorithm(experiment, seed=seed)
             except SpecError as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, _first_message(exc))
             algorithm.corrected = corrected
@@ -241,7 +241,9 @@ class EarlyStoppingServicer(api_grpc.EarlyStoppingServicer):
             # Katib's text (medianstop/service.py), raised: the controller sees UNKNOWN.
             raise RuntimeError(f"Invalid Katib DB manager service address: {parts}")
         experiment = convert.experiment_from_message(request.experiment)
-        objective = plugins.objective_info(experiment)
+        from katibsim.algorithm import objective_info
+
+        objective = objective_info(experiment)
         fingerprint = spec.early_stopping.SerializeToString(deterministic=True) + spec.objective.SerializeToString(deterministic=True)
         with self._lock:
             live = self._live.get(request.experiment.name)

@@ -582,7 +582,7 @@ def parametrize_with_checks(
     for cls in classes:
         for name, call in checks_for(cls, settings=settings, max_examples=max_examples, junk_exempt=junk_exempt, skip=skip, shrink=shrink):
             reason = call.expected_failure  # type: ignore[attr-defined]
-            marks = [pytest.mark.xfail(reason=reason, raises=AssertionError, strict=False)] if reason else []
+            marks = [pytest.mark.xfail(reason=reason, raises=(AssertionError, SuggestionServiceFailure), strict=False)] if reason else []
             params.append(pytest.param(call, marks=marks))
             ids.append(f"{getattr(cls, 'name', '') or cls.__name__}-{name}")
     return pytest.mark.parametrize("check", params, ids=ids)

@@ -25,7 +25,13 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-import hyperopt
+import warnings
+
+with warnings.catch_warnings():
+    # hyperopt 0.2.5 imports pkg_resources (hyperopt/atpe.py), which warns on every import under
+    # setuptools 80: a library's deprecation notice, not something a katibsim user can act on.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import hyperopt
 import numpy as np
 from hyperopt import hp
 

@@ -23,7 +23,7 @@ budget: {{parallelTrialCount: 2, maxTrialCount: 14}}
 seeds: {{count: 8, master: 3}}
 variants:
   - name: bo
-    algorithm: bayesianoptimization
+    algorithm: katibsim-bo
     settings: {{n_initial_points: 2, n_candidates: 256, n_restarts: 2}}
 """
 

@@ -6,7 +6,7 @@ import math
 
 from scipy.stats import binomtest
 
-from katibsim import plugins
+from katibsim import algorithm_factory, plugins
 from katibsim.engine.run import simulate
 from katibsim.spec.loader import load_experiment
 
@@ -16,7 +16,7 @@ SEEDS = 30
 def _runs():
     exp = load_experiment("examples/tfjob-bayesian.yaml")
     for seed in range(SEEDS):
-        alg = plugins.build_algorithm(exp, seed=seed)
+        alg = algorithm_factory.build_algorithm(exp, seed=seed)
         # time_scale as in scenarios/seed-tfjob-bayesian.yaml: trials of 2-3 minutes end one at a time
         res = simulate(exp, "mnist-tfjob", seed=seed, algorithm=alg, objective_options={"time_scale": 400})
         yield alg, res
@@ -29,7 +29,7 @@ def test_every_trial_is_random_and_learning_rate_is_log_uniform():
         service = alg.service
         assert (service.random_points, service.model_points) == (12, 0)
         for t in res.trials:
-            lr = float(t.assignment_dict["--learning_rate"])
+            lr = float(dict(t.assignment)["--learning_rate"])
             assert 0.01 <= lr <= 0.05
             low += lr < 0.02
             total += 1
@@ -40,7 +40,7 @@ def test_every_trial_is_random_and_learning_rate_is_log_uniform():
 
 def test_validate_warns_that_every_trial_will_be_random():
     exp = load_experiment("examples/tfjob-bayesian.yaml")
-    warnings = plugins.build_algorithm(exp, seed=0).predicted_failures()
+    warnings = algorithm_factory.build_algorithm(exp, seed=0).predicted_failures()
     by_path = {w.path: w for w in warnings}
     assert "every one of the 12 trials" in by_path["spec.maxTrialCount"].message
     assert "ignores distribution uniform" in by_path["spec.parameters[0].feasibleSpace.distribution"].message

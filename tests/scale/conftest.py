@@ -33,7 +33,7 @@ seeds: {{count: {seeds}, master: 7}}
 variants:
   - {{name: random, algorithm: random}}
   - name: bo
-    algorithm: bayesianoptimization
+    algorithm: katibsim-bo
     settings: {{n_initial_points: 2, acq_func: LCB, kappa: 2, n_candidates: {candidates}, n_restarts: 1}}
 assertions:
   - {{kind: invariant, check: no-duplicates}}

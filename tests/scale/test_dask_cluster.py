@@ -36,7 +36,7 @@ def test_scheduler_from_the_environment_and_resume(tmp_path, two_workers, capsys
     capsys.readouterr()
     assert main(["compare", str(sc), "--out", str(out), "--no-png", "--resume"]) == 0
     err = capsys.readouterr().err
-    assert "1 runs in" in err and "3 reused" in err and "Dask scheduler" in err
+    assert "1 run in" in err and "3 reused" in err and "Dask scheduler" in err
     assert run_files(out) == want
 
 
@@ -54,7 +54,7 @@ def test_faulty_workers_are_named_before_the_first_run(tmp_path, cluster_factory
     older = tmp_path / "older_katibsim.py"
     older.write_text("import katibsim\nkatibsim.__version__ = '0.0.1'\n")
     c = cluster_factory()
-    c.add_worker("nobo", env={"KATIBSIM_DISABLE_PLUGINS": "bayesianoptimization"})
+    c.add_worker("nobo", env={"KATIBSIM_DISABLE_PLUGINS": "katibsim-bo"})
     c.add_worker("bare", preload=hide)
     c.add_worker("older", preload=older)
     c.wait_for_workers(3)
@@ -63,7 +63,7 @@ def test_faulty_workers_are_named_before_the_first_run(tmp_path, cluster_factory
     assert main(["compare", str(sc), "--out", str(out), "--no-png", "--scheduler", c.address]) == 2
     err = capsys.readouterr().err
     lines = {name: [ln for ln in err.splitlines() if f"worker {name} " in ln] for name in ("nobo", "bare", "older")}
-    assert len(lines["nobo"]) == 1 and "no algorithm plugin 'bayesianoptimization' there" in lines["nobo"][0]
+    assert len(lines["nobo"]) == 1 and "no algorithm plugin 'katibsim-bo' there" in lines["nobo"][0]
     assert len(lines["bare"]) == 1 and "katibsim cannot be imported there" in lines["bare"][0]
     assert len(lines["older"]) == 1 and "katibsim 0.0.1 there, 0.1.0 here" in lines["older"][0]
     assert "nothing was run" in err

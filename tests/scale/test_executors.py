@@ -22,7 +22,7 @@ def _tasks(tmp_path):
 
 def test_needed_plugins_are_each_variants_algorithm_and_the_objective(tmp_path):
     assert executors.needed_plugins(_tasks(tmp_path)) == [
-        ("algorithms", "bayesianoptimization"), ("algorithms", "random"), ("objectives", "seed-1d")]
+        ("algorithms", "katibsim-bo"), ("algorithms", "random"), ("objectives", "seed-1d")]
 
 
 def test_environment_names_who_provides_each_plugin(tmp_path):

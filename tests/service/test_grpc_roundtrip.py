@@ -41,12 +41,13 @@ def test_settings_travel_and_change_the_answer(served, small_experiment, capsys)
 
 
 def test_restarted_server_rebuilds_from_the_trials_it_is_sent(served, small_experiment, capsys):
-    """A pod killed mid-experiment and started again: grid rebuilds from the history alone, so the
-    run is the in-process run; the new server built its own algorithm."""
+    """A pod killed mid-experiment and started again: katibsim-bo rebuilds from the history alone
+    (Katib's grid would not: its Optuna study is lost), so the run is the in-process run; the new
+    server built its own algorithm."""
     from katibsim.service import client as client_mod
 
     server = served()
-    path = small_experiment("grid")
+    path = small_experiment("katibsim-bo")
     calls = {"n": 0}
     original = client_mod.RemoteAlgorithm._call
 

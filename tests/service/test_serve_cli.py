@@ -52,7 +52,7 @@ def test_serve_refuses_unknown_names(capsys):
 
 def test_server_process_killed_mid_experiment_and_restarted(small_experiment, capsys):
     """SIGKILL the serve process during a run, start another on the same port: the client waits
-    for it (as Katib's controller reconciles until the pod is back), the new process rebuilds grid
+    for it (as Katib's controller reconciles until the pod is back), the new process rebuilds katibsim-bo
     from the trials it is sent, and the run is the in-process run."""
     import socket
     import threading
@@ -62,7 +62,7 @@ def test_server_process_killed_mid_experiment_and_restarted(small_experiment, ca
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    args = ["--port", str(port), "--algorithm", "grid"]
+    args = ["--port", str(port), "--algorithm", "katibsim-bo"]
     procs = []
 
     def start() -> None:
@@ -72,7 +72,7 @@ def test_server_process_killed_mid_experiment_and_restarted(small_experiment, ca
         proc.stderr.readline()
 
     start()
-    path = str(small_experiment("grid"))
+    path = str(small_experiment("katibsim-bo"))
     assert main(["simulate", path, "--objective", "branin", "-o", "json"]) == 0
     local = capsys.readouterr().out
     original = client_mod.RemoteAlgorithm._call
@@ -100,4 +100,4 @@ def test_server_process_killed_mid_experiment_and_restarted(small_experiment, ca
     assert rc == 0, err
     assert out == local
     assert len(procs) == 2 and procs[0].returncode == -signal.SIGKILL
-    assert "(built)" in logs[1]  # the second process built its own grid from the history
+    assert "(built)" in logs[1]  # the second process built its own algorithm from the history
