@@ -219,6 +219,6 @@ _KATIB_SKIPS = {
 }
 
 
-@parametrize_with_checks([Cmaes, CorrectedCmaes], skip=_KATIB_SKIPS)
+@parametrize_with_checks([Cmaes, CorrectedCmaes], skip=_KATIB_SKIPS, max_examples=20)
 def test_conformance_kit(check):
     check()
