@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from katibsim.report.model import ReportModel
-from katibsim.report.png import REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
+from katibsim.report.png_common import REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
 from katibsim.report.views import RunViews, TrialCloud
 
 __all__ = ["view_figure_names", "render_view_pngs"]

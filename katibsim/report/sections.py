@@ -13,52 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from katibsim.report.format import iqr, num, seconds, settings_text, verdict_word
+from katibsim.report.blocks import Block, Bullets, Code, Details, Heading, Image, Para, Table
 from katibsim.report.model import ReportModel
 from katibsim.report.png import exploration_file, figure_names
 
 __all__ = ["Block", "Bullets", "Code", "Details", "Heading", "Image", "Para", "Table", "blocks"]
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Para:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    header: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-
-@dataclass(frozen=True)
-class Image:
-    name: str
-    alt: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Code:
-    text: str
-
-
-@dataclass(frozen=True)
-class Details:
-    summary: str
-    body: tuple[Any, ...] = field(default_factory=tuple)
-
-
-Block = Heading | Para | Table | Image | Bullets | Code | Details
 
 
 def _badge(passed: bool) -> str:

@@ -26,7 +26,7 @@ def _history_row(h) -> tuple[str, ...]:
 
 
 def view_blocks(m: ReportModel) -> list[Any]:
-    from katibsim.report.sections import Heading, Image, Para, Table
+    from katibsim.report.blocks import Heading, Image, Para, Table
 
     v = m.views
     names = set(view_figure_names(m))

@@ -15,6 +15,7 @@ import os
 import pickle
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
 
 from katibsim.algorithm import (
@@ -92,6 +93,10 @@ def _build(rule: str, cls: type[Algorithm], space: SearchSpace, objective: Objec
 def _ask(rule: str, algorithm: Algorithm, history: Sequence[Trial], count: int) -> SuggestResult:
     try:
         return checked_suggest(algorithm, history, count, plugin=type(algorithm).__module__)
+    except SuggestionServiceFailure:
+        # A Katib-named plugin reproducing a failure of Katib's own service on this case (e.g. hyperopt
+        # refusing min == max): the rule cannot be checked where the real service cannot answer.
+        hypothesis.reject()
     except ContractError as exc:
         _fail(rule, f"{exc} (space: {_describe_space(algorithm.space)}; history of {len(history)} trials)")
     raise AssertionError("unreachable")
@@ -354,10 +359,13 @@ def check_history_unchanged(
             if a_before != a_after:
                 _fail(rule, f"{cls.name}.suggest changed the assignment of trial {name}: {a_before} -> {a_after}")
         view = ReadOnlyHistory(list(history))
+        alg = _build(rule, cls, space, objective, settings, SEED)
         try:
-            _ask(rule, _build(rule, cls, space, objective, settings, SEED), view, count)
+            checked_suggest(alg, view, count, plugin=type(alg).__module__)
         except SuggestionServiceFailure:
-            pass
+            pass  # a reproduced failure of Katib's service: the read-only view was still accepted
+        except ContractError as exc:
+            _fail(rule, f"{exc} (given the engine's read-only view of {len(view)} trials)")
 
     _property(rule, case(), body, max_examples, shrink)
 
@@ -582,7 +590,7 @@ def parametrize_with_checks(
     for cls in classes:
         for name, call in checks_for(cls, settings=settings, max_examples=max_examples, junk_exempt=junk_exempt, skip=skip, shrink=shrink):
             reason = call.expected_failure  # type: ignore[attr-defined]
-            marks = [pytest.mark.xfail(reason=reason, raises=(AssertionError, SuggestionServiceFailure), strict=False)] if reason else []
+            marks = [pytest.mark.xfail(reason=reason, raises=(AssertionError, SuggestionServiceFailure, hypothesis.errors.Unsatisfiable), strict=False)] if reason else []
             params.append(pytest.param(call, marks=marks))
             ids.append(f"{getattr(cls, 'name', '') or cls.__name__}-{name}")
     return pytest.mark.parametrize("check", params, ids=ids)

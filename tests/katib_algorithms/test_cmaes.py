@@ -213,7 +213,7 @@ class CorrectedCmaes(Cmaes):
 _ONE_D = "the kit draws spaces with fewer than two int/double parameters, which Katib's cmaes refuses in validation"
 _KATIB_SKIPS = {
     "check_in_space": _ONE_D, "check_exact_count": _ONE_D, "check_deterministic": _ONE_D,
-    "check_history_with_failed_nan_running_earlystopped": _ONE_D,
+    "check_history_with_failed_nan_running_earlystopped": _ONE_D, "check_history_unchanged": _ONE_D,
     "check_rebuild_same_answer": "Katib's goptuna keeps its study in memory; a rebuilt service cannot continue it",
     "check_rejects_junk_settings": "Katib's goptuna ignores unknown names and accepts bad values at validation",
 }
