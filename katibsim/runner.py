@@ -65,8 +65,9 @@ class RunTask:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: ``kind`` is "skip" (a stored result was reused), "done" (a run finished) or
-    "start" (the plan is known); ``done``/``total`` count runs over every scenario; ``workers`` is
+    """Progress: ``kind`` is "skip" (a stored result was reused), "done" (a run finished),
+    "start" (the plan is known) or "rerun" (a stored result could not be used and the run goes
+    again: ``reason`` says why); ``done``/``total`` count runs over every scenario; ``workers`` is
     how many cluster workers are connected (None on the local pool)."""
 
     kind: str
@@ -75,6 +76,7 @@ class Event:
     total: int
     seconds: float = 0.0
     workers: int | None = None
+    reason: str = ""
 
 
 def scenario_dir(out: str | Path, scenario: Scenario) -> Path:
@@ -345,10 +347,16 @@ def _envelope_problem(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _reusable(task: RunTask) -> bool:
+def _reusable(task: RunTask, unusable: dict[str, str] | None = None) -> bool:
+    """True when the stored result of ``task`` can be reused; a stored file that cannot (it does not
+    parse or fit its schema) is noted in ``unusable`` with the reason."""
+    if not Path(task.path).exists():
+        return False
     try:
         return load_envelope(task.path).get("key") == task.key
-    except InputError:
+    except InputError as err:
+        if unusable is not None:
+            unusable[task.path] = str(err)
         return False
 
 
@@ -380,9 +388,13 @@ def run_tasks(
     emit = on_event or (lambda e: None)
     _clean_temporaries(tasks)
     total = len(tasks)
-    todo = [t for t in tasks if not (resume and _reusable(t))]
+    unusable: dict[str, str] = {}
+    todo = [t for t in tasks if not (resume and _reusable(t, unusable))]
     done = 0
     emit(Event("start", None, 0, total))
+    for t in todo:
+        if t.path in unusable:
+            emit(Event("rerun", t, 0, total, reason=unusable[t.path]))
     for t in tasks:
         if t not in todo:
             done += 1

@@ -144,6 +144,12 @@ class _Progress:
         with self._lock:
             self.done, self.total = ev.done, ev.total
             self.workers = getattr(ev, "workers", None)
+            if ev.kind == "rerun":
+                # said on its own line, terminal or not: a stored result is being replaced
+                self.stream.write(f"{'' if not self.tty else chr(10)}note: {ev.task.label}: the stored result cannot be "
+                                  f"used ({ev.reason}); running it again\n")
+                self.stream.flush()
+                return
             if ev.kind == "start":
                 self.t0 = time.perf_counter()
                 if self.tty:
