@@ -67,3 +67,19 @@ def test_restarted_server_rebuilds_from_the_trials_it_is_sent(served, small_expe
     assert remote[0] == local[0] == 0, remote[2]
     assert remote[1] == local[1]
     assert server.suggestion.builds == 1  # the restarted server's own, fresh object
+
+
+def test_served_hyperband_gives_the_in_process_run(served, capsys):
+    """hyperband's small experiment above is refused both ways (it needs resource_name and r_l), so
+    Katib's own hyperband example is run here: its bracket state travels in the Suggestion's
+    algorithmSettings, and the served run is still the in-process run."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "katib" / "hyperband.yaml"
+    server = served()
+    opts = ("--objective-option", "fidelity=num-epochs")
+    local = _simulate(capsys, path, *opts)
+    remote = _simulate(capsys, path, *opts, "--suggestion-service", server.address)
+    assert local[0] == 0, local[2]
+    assert remote[0] == 0, remote[2]
+    assert remote[1] == local[1]
