@@ -1,0 +1,1 @@
+"""A real workload's finished trials: reading them (``readers``) into one table (``table``)."""
