@@ -485,6 +485,7 @@ def run_data(envelope: Mapping[str, Any]) -> RunData:
         max_concurrent=int(r.get("max_concurrent", 0)),
         time_to_goal=r.get("time_to_goal"),
         end_time=r.get("time_to_end"),
+        extrapolated=int(r.get("extrapolated_trials") or 0),
         reason=r.get("reason") if r.get("outcome") != "Failed" else "ExperimentFailed",
         counts=dict(status.get("counts") or {}),
         out_of_space=int(envelope.get("out_of_space", 0)),

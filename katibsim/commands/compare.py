@@ -28,7 +28,17 @@ _PACKAGES = ("numpy", "scipy", "matplotlib", "pluggy", "PyYAML")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files (see docs/scenarios.md)")
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario YAML files (see docs/scenarios.md)")
+    parser.add_argument("--what-if", dest="what_if", default=None, metavar="TRIALS",
+                        help="compare what a finished experiment would have done with Katib's other algorithms and other "
+                             "parallelTrialCount / maxTrialCount, on a surrogate fitted to its trials (kubectl get trials -o yaml, "
+                             "a katibsim result.json, a CSV or JSON table; docs/your-workload.md); the generated scenario "
+                             "is written to --out")
+    parser.add_argument("--experiment", default=None, metavar="EXP",
+                        help="with --what-if: the Experiment the trials came from (kubectl get experiment NAME -o yaml)")
+    parser.add_argument("--metric", default=None, metavar="NAME", help="with --what-if: the objective metric, where the trials have several")
+    parser.add_argument("--algorithms", default=None, metavar="A,B,...",
+                        help="with --what-if: the algorithms to try besides the one as run (default: Katib's that apply)")
     parser.add_argument("--out", default="reports", metavar="DIR", help="where results and reports go (default: reports)")
     parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="worker processes (default: every core)")
     parser.add_argument("--resume", action="store_true", help="reuse the stored result of every run that already finished")
@@ -265,7 +275,23 @@ def build_model(sc, tasks, command: str):
             except KatibsimError as err:
                 warnings.append(f"no step-by-step pictures: {err}")
     return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=sc.metric_name,
-                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()))
+                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()),
+                        real_run=_real_run(sc, warnings))
+
+
+def _real_run(sc, warnings: list[str]):
+    """A what-if scenario's real run, read again from its trials (a warning when they cannot be read now)."""
+    if sc.what_if is None:
+        return None
+    from katibsim.report.realrun import real_run
+    from katibsim.workload.readers import read_trials
+
+    try:
+        table = read_trials(sc.what_if.trials, experiment=sc.what_if.experiment, metric=sc.what_if.metric)
+    except KatibsimError as err:
+        warnings.append(f"the real run is not drawn: {err}")
+        return None
+    return real_run(table, maximize=sc.maximize)
 
 
 def _report_one(work) -> Any:
@@ -289,8 +315,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--seeds must be at least 1")
     if args.max_work is not None and args.max_work < 1:
         raise InputError("--max-work must be at least 1 (or use --no-limit)")
-    scenarios = _load(args.scenarios, args.seeds, None if args.no_limit else args.max_work)
-    command = "katibsim " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "katibsim" else "katibsim compare " + shlex.join(args.scenarios)
+    paths = list(args.scenarios)
+    if getattr(args, "what_if", None):
+        paths.append(str(_write_what_if(args)))
+    elif not paths:
+        raise InputError("give a scenario file, or --what-if TRIALS (see katibsim compare --help)")
+    elif any(getattr(args, k, None) for k in ("experiment", "metric", "algorithms")):
+        raise InputError("--experiment, --metric and --algorithms go with --what-if TRIALS")
+    scenarios = _load(paths, args.seeds, None if args.no_limit else args.max_work)
+    command = "katibsim " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "katibsim" else "katibsim compare " + shlex.join(paths)
     plans = {sc.name: plan(sc, args.out) for sc in scenarios}
     all_tasks = [t for sc in scenarios for t in plans[sc.name]]
     _warn_undecidable(scenarios)
@@ -327,6 +360,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_verdicts(models, args.out)
     return 0 if all(m.passed for m in models) else 1
+
+
+def _write_what_if(args: argparse.Namespace) -> Path:
+    """``--what-if``: the scenario it stands for, written to ``--out`` (edit it and run it again)."""
+    from katibsim.scenario.what_if_file import write_what_if_scenario
+
+    algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()] if args.algorithms else None
+    if args.algorithms is not None and not algorithms:
+        raise InputError("--algorithms needs at least one algorithm name")
+    path, sc = write_what_if_scenario(args.what_if, args.out, experiment=args.experiment, metric=args.metric,
+                                      algorithms=algorithms, seeds=args.seeds)
+    if not getattr(args, "quiet", False):
+        skipped = ", ".join(a for a, _ in sc.what_if.skipped)
+        print(f"what-if: {plural(len(sc.variants), 'variant')} ({', '.join(sc.variant_names)})"
+              + (f"; not compared: {skipped} (reasons in the scenario's description)" if skipped else "")
+              + f"; scenario written to {path}", file=sys.stderr)
+    return path
 
 
 class _Null:

@@ -31,6 +31,7 @@ from katibsim.report.model import (
     ReportModel,
     SweepPoint,
 )
+from katibsim.report.realrun import RealRun, extrapolation_by_variant
 from katibsim.report.rundata import RunData
 from katibsim.report.views import build_views
 from katibsim.scenario import Scenario
@@ -257,8 +258,10 @@ def build_report(
     metric_name: str = "objective",
     warnings: Sequence[str] = (),
     katib_failures: Sequence[KatibServiceFailure] = (),
+    real_run: RealRun | None = None,
 ) -> ReportModel:
-    """The report of ``scenario``: ``runs`` maps each variant to its runs (any order)."""
+    """The report of ``scenario``: ``runs`` maps each variant to its runs (any order); ``real_run``
+    the run a what-if scenario re-simulates (drawn beside the simulated ones)."""
     ordered = _ordered(runs, scenario)
     first = _first(ordered)
     maximize = first.maximize if first else True
@@ -290,6 +293,13 @@ def build_report(
         for rs in ordered.values()
         for r in rs
     )
+    if regret_axis and real_run is not None and not math.isnan(real_run.final_best):
+        # a real value beyond the surrogate's (approximate) optimum: draw values, not regret
+        loss = (lambda x: -x) if maximize else (lambda x: x)
+        regret_axis = loss(real_run.final_best) >= loss(optimum) - 1e-12 * max(1.0, abs(optimum))
+    extrapolation = extrapolation_by_variant(ordered)
+    if real_run is None and not any(k for k, _, _ in extrapolation.values()):
+        extrapolation = {}
     return ReportModel(
         regret_note=_regret_note(ordered, optimum, maximize),
         scenario=scenario.name,
@@ -319,4 +329,6 @@ def build_report(
         failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
         katib_failures=tuple(katib_failures),
         views=build_views(ordered),
+        real_run=real_run,
+        extrapolation=extrapolation,
     )

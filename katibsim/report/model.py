@@ -273,6 +273,10 @@ class ReportModel:
     katib_failures: tuple[KatibServiceFailure, ...] = ()
     regret_note: str = ""  # what final regret is measured on, and why a best value can beat the optimum
     views: Any = None  # katibsim.report.views.RunViews: history, slice/parallel data, importances
+    # A what-if comparison: the real run drawn beside the simulated ones (katibsim.report.realrun.RealRun),
+    # and per variant (trials suggested outside the data's region, trials, percent).
+    real_run: Any = None
+    extrapolation: Mapping[str, tuple[int, int, float]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -290,4 +294,7 @@ class ReportModel:
             # every trial of every run is already in runs/<variant>/seed-<i>.json; the history
             # and the importances stay (they are what the report concluded)
             d["views"].pop("clouds", None)
+        for key in ("real_run", "extrapolation"):
+            if not d.get(key):
+                d.pop(key, None)  # only a what-if comparison has them: other summaries stay as they were
         return d

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from katibsim.report.model import Curve, ReportModel
-from katibsim.report.png_common import REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
+from katibsim.report.png_common import REAL_RUN_STYLE, REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform, real_run_legend
 
 __all__ = ["exploration_file", "figure_names", "render_png", "sweep_ticks"]
 
@@ -70,6 +70,18 @@ def _draw_curves(ax, m: ReportModel, curves: Sequence[Curve], *, scale: float = 
     ax.grid(True, alpha=0.3)
 
 
+def _draw_real_run(ax1, ax2, m: ReportModel, scale: float) -> None:
+    """The real run's best so far beside the simulated medians: by trial, and by time when it has times."""
+    real = m.real_run
+    if not real.best:
+        return
+    x = np.arange(1, len(real.best) + 1, dtype=float)
+    ax1.step(x, _transform(m, real.best), where="post", label=real_run_legend(real), **REAL_RUN_STYLE)
+    if real.times:
+        ax2.step(np.asarray(real.times) / scale, _transform(m, real.best), where="post", label=real_run_legend(real),
+                 **REAL_RUN_STYLE)
+
+
 def _curves(m: ReportModel) -> bytes:
     fig = _figure(12, 4.5)
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
@@ -78,10 +90,15 @@ def _curves(m: ReportModel) -> bytes:
     ax1.xaxis.get_major_locator().set_params(integer=True)
     ax1.set_ylabel(_ylabel(m))
     ax1.set_title("best so far by trial (median, IQR band over seeds)")
-    xmax = max((c.x[-1] for c in m.curves_by_time if c.x), default=1.0)
+    real = m.real_run
+    xmax = max([c.x[-1] for c in m.curves_by_time if c.x] + ([real.times[-1]] if real is not None and real.times else []),
+               default=1.0)
     scale, unit = _time_unit(xmax)
     _draw_curves(ax2, m, m.curves_by_time, scale=scale, step=True)
-    ax2.set_xlabel(f"simulated wall-clock time ({unit})")
+    if real is not None:
+        _draw_real_run(ax1, ax2, m, scale)
+    ax2.set_xlabel(f"simulated wall-clock time ({unit})" if real is None or not real.times else
+                   f"wall-clock time ({unit}): simulated; real for the {real.label}")
     ax2.set_title("best so far by simulated time")
     ax1.legend(fontsize=8, loc="best")
     return _png(fig)

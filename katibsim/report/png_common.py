@@ -13,6 +13,14 @@ from katibsim.report.model import ReportModel
 
 REGRET_FLOOR = 1e-9  # a regret of 0 cannot be drawn on a log axis
 
+REAL_RUN_STYLE = {"color": "black", "linestyle": (0, (5, 2)), "linewidth": 2.0, "zorder": 4}
+
+
+def real_run_legend(real) -> str:
+    """The legend entry of the real run: what it was and how many trials it had."""
+    setup = ", ".join(x for x in (real.algorithm, f"parallel {real.parallel_trial_count}" if real.parallel_trial_count else None) if x)
+    return f"{real.label}{f' ({setup})' if setup else ''}, {len(real.values)} trials"
+
 
 def _figure(width: float, height: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from katibsim.report.model import ReportModel
-from katibsim.report.png_common import REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
+from katibsim.report.png_common import REAL_RUN_STYLE, REGRET_FLOOR, _colors, _figure, _png, _readable_log, _transform
 from katibsim.report.views import RunViews, TrialCloud
 
 __all__ = ["view_figure_names", "render_view_pngs"]
@@ -46,6 +46,10 @@ def _history(m: ReportModel, views: RunViews) -> bytes:
             ax.plot(x[~ok], np.zeros(int((~ok).sum())), "|", color="grey", transform=ax.get_xaxis_transform(),
                     markersize=8, label="no value (failed)")
         ax.step(x, _transform(m, h.best), where="post", color="C3", linewidth=1.6, label="best so far", zorder=3)
+        real = m.real_run
+        if real is not None and real.best:
+            ax.step(np.arange(1, len(real.best) + 1, dtype=float), _transform(m, real.best), where="post",
+                    label=f"{real.label}: best so far", **{**REAL_RUN_STYLE, "linewidth": 1.4})
         if m.target is not None:
             ax.axhline(float(_transform(m, [m.target])[0]), color="grey", linestyle=":", linewidth=1)
         if regret:

@@ -59,6 +59,7 @@ class RunData:
     reason: str | None = None  # reason of the final Succeeded/Failed condition
     counts: Mapping[str, int] = field(default_factory=dict)  # Katib status counters
     out_of_space: int = 0
+    extrapolated: int = 0  # trials suggested outside the region an objective's data covers (from-trials)
 
     # -- orderings ---------------------------------------------------------------------------
     def completed(self) -> list[TrialRecord]:

@@ -280,6 +280,52 @@ def _katib_failure_blocks(m: ReportModel) -> list[Any]:
     ]
 
 
+def _pct(p: float) -> str:
+    """A share as the report says it: 0% and 100% only when exact, else at least 1 and at most 99."""
+    if p <= 0:
+        return "0%"
+    if p >= 100:
+        return "100%"
+    return f"{min(99, max(1, round(p)))}%"
+
+
+def extrapolation_lines(m: ReportModel) -> tuple[str, ...]:
+    """One line per variant: how much of its result rests on the surrogate's extrapolation."""
+    return tuple(
+        f"{v}: {_pct(p)} of trials rest on extrapolation ({k} of {n} suggested outside the region the real trials cover)"
+        for v, (k, n, p) in m.extrapolation.items()
+    )
+
+
+def _real_run_blocks(m: ReportModel) -> list[Any]:
+    """A what-if comparison: the real run the variants are set against, and the extrapolation per variant."""
+    out: list[Any] = []
+    real = m.real_run
+    if real is not None:
+        setup = [f"algorithm {real.algorithm}" if real.algorithm else "",
+                 f"parallelTrialCount {real.parallel_trial_count}" if real.parallel_trial_count else "",
+                 f"maxTrialCount {real.max_trial_count}" if real.max_trial_count else ""]
+        out.append(Heading(2, "The real run"))
+        out.append(Para(
+            f"The experiment as it really ran ({real.source}; {', '.join(x for x in setup if x) or 'setup unknown'}): "
+            f"{real.trials} trials, {real.usable} with a value. The simulated variants run on objective {m.objective}, "
+            "a surrogate fitted to these trials; the figures draw the real run as a black dashed line "
+            f"(\"{real.label}\"), by trial in the order its results arrived"
+            + (" and against its real time since the first trial was created." if real.times else
+               "; the trials carry no times, so it is not drawn against time.")
+        ))
+        out.append(Table(
+            ("run", "trials with a result", f"final best {m.metric_name}", "found at trial", "time to end"),
+            ((real.label, str(len(real.values)), num(real.final_best, 5), num(real.found_at),
+              seconds(real.end_time) if real.end_time is not None else "–"),),
+        ))
+    if m.extrapolation:
+        out.append(Para("How much of each variant's result rests on extrapolation: trials the algorithm suggested "
+                        "outside the region the real trials cover, where the surrogate guesses."))
+        out.append(Bullets(extrapolation_lines(m)))
+    return out
+
+
 def blocks(m: ReportModel) -> list[Any]:
     """The whole report of one scenario, in reading order."""
     figures = set(figure_names(m))
@@ -318,6 +364,7 @@ def blocks(m: ReportModel) -> list[Any]:
     if m.normalized.note:
         out.append(Para(f"Normalised score: {m.normalized.note}."))
     out.append(_rank_details(m))
+    out += _real_run_blocks(m)
     out.append(Heading(2, "Best so far"))
     out.append(
         Para(

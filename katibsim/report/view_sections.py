@@ -25,6 +25,15 @@ def _history_row(h) -> tuple[str, ...]:
     return (h.variant, f"#{h.seed_index} ({h.seed})", h.chosen, str(len(h.numbers)), num(final, 5), num(first), str(failed))
 
 
+def _real_history_row(m: ReportModel) -> tuple[tuple[str, ...], ...]:
+    real = m.real_run
+    if real is None:
+        return ()
+    failed = sum(1 for x in real.values if math.isnan(x))
+    return ((real.label, "–", "drawn as a dashed line in every panel", str(len(real.values)), num(real.final_best, 5),
+             num(real.found_at), str(failed)),)
+
+
 def view_blocks(m: ReportModel) -> list[Any]:
     from katibsim.report.blocks import Heading, Image, Para, Table
 
@@ -43,7 +52,7 @@ def view_blocks(m: ReportModel) -> list[Any]:
     out.append(
         Table(
             ("variant", "run shown", "why", "trials", f"final best {m.metric_name}", "found at trial", "trials without a value"),
-            tuple(_history_row(h) for h in v.history),
+            tuple(_history_row(h) for h in v.history) + _real_history_row(m),
         )
     )
     out.append(Image("history.png", "optimisation history of one run per variant"))

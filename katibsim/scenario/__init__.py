@@ -32,6 +32,7 @@ from katibsim.scenario.model import (
     TargetAssertion,
     ThresholdAssertion,
     Variant,
+    WhatIf,
 )
 from katibsim.scenario.preflight import build_run, check_scenario, load_scenarios, problems, read, scenario_from_dict
 from katibsim.scenario.reader import placeholder_template
@@ -55,6 +56,7 @@ __all__ = [
     "TargetAssertion",
     "ThresholdAssertion",
     "Variant",
+    "WhatIf",
     "build_run",
     "check_scenario",
     "load_scenarios",

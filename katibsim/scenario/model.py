@@ -47,6 +47,7 @@ __all__ = [
     "TargetAssertion",
     "ThresholdAssertion",
     "Variant",
+    "WhatIf",
 ]
 
 #: Experiment fields a variant (``overrides``), the ``budget`` or a ``sweep`` may change, with the
@@ -251,6 +252,29 @@ Assertion = InvariantAssertion | TargetAssertion | PairedAssertion | ThresholdAs
 
 
 @dataclass(frozen=True)
+class WhatIf:
+    """``what_if:`` of a scenario: the finished run it re-simulates (paths resolved).
+
+    ``algorithms``: the algorithms tried besides the one as run (None: Katib's that apply);
+    ``skipped``: what the generated variants left out, (name, reason) each."""
+
+    trials: str
+    experiment: str | None = None
+    metric: str | None = None
+    algorithms: tuple[str, ...] | None = None
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"trials": self.trials}
+        for key in ("experiment", "metric"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.algorithms is not None:
+            out["algorithms"] = list(self.algorithms)
+        return out
+
+
+@dataclass(frozen=True)
 class ReportOptions:
     """``report:`` of a scenario: the random-search baseline and the run drawn step by step."""
 
@@ -281,6 +305,7 @@ class Scenario:
     report: ReportOptions
     assertions: tuple[Assertion, ...]
     document_index: int = 0
+    what_if: WhatIf | None = None  # a what-if scenario: the real run drawn beside the variants
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:
@@ -431,6 +456,8 @@ class Scenario:
             "simulation": dict(self.simulation),
             "assertions": [repr(a) for a in self.assertions],
         }
+        if self.what_if is not None:
+            payload["what_if"] = self.what_if.to_dict()
         return _hash(payload)
 
 

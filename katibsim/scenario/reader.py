@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -55,6 +56,7 @@ _TOP_KEYS = {
     "convergence",
     "report",
     "assertions",
+    "what_if",
 }
 _VARIANT_KEYS = {"name", "algorithm", "settings", "overrides", "sweep", "backend", "service"}
 _SERVICE_RE = re.compile(r"^\[?[\w.:-]+\]?:\d{1,5}$")
@@ -183,10 +185,33 @@ def read_scenario(
         description = ""
 
     base = Path(file).parent if file else Path.cwd()
-    experiment, experiment_file = _experiment(e, doc.get("experiment"), base, name)
-    objective = _objective(e, doc.get("objective"))
+    what, skipped = None, ()
+    given = {k: doc.get(k) for k in ("experiment", "objective", "variants")}
+    if doc.get("what_if") is not None:
+        from katibsim.scenario.what_if import read_what_if
+
+        what = read_what_if(e, doc["what_if"], base)
+        if what is None:
+            return None, e.items  # the scenario stands on its trials: nothing else can be checked
+        if given["experiment"] is None:
+            try:
+                given["experiment"] = what.experiment()
+            except InputError as err:
+                e.add("what_if", str(err))
+                return None, e.items
+        if given["objective"] is None:
+            given["objective"] = what.objective
+    experiment, experiment_file = _experiment(e, given["experiment"], base, name)
+    objective = _objective(e, given["objective"])
     budget = _overrides(e, "budget", doc.get("budget", {}))
-    variants, sweeps = _variants(e, doc.get("variants"), base, parse_backend)
+    if what is not None and given["variants"] is None and experiment.get("spec"):
+        from katibsim.scenario.what_if import generated_variants
+
+        given["variants"], skipped = generated_variants(what, experiment, budget, experiment_file or file)
+        if skipped:
+            note = "Not compared: " + "; ".join(f"{a}: {why}" for a, why in skipped) + "."
+            description = f"{description.strip()}\n\n{note}" if isinstance(description, str) and description.strip() else note
+    variants, sweeps = _variants(e, given["variants"], base, parse_backend)
     seeds = _seeds(e, doc.get("seeds", {}))
     simulation = doc.get("simulation", {}) or {}
     if not isinstance(simulation, Mapping):
@@ -221,6 +246,7 @@ def read_scenario(
         report=report,
         assertions=tuple(assertions),
         document_index=document_index,
+        what_if=replace(what.what_if, skipped=tuple(skipped)) if what is not None else None,
     )
     return sc, e.items
 
