@@ -308,8 +308,9 @@ def _real_run_blocks(m: ReportModel) -> list[Any]:
         out.append(Heading(2, "The real run"))
         out.append(Para(
             f"The experiment as it really ran ({real.source}; {', '.join(x for x in setup if x) or 'setup unknown'}): "
-            f"{real.trials} trials, {real.usable} with a value. The simulated variants run on objective {m.objective}, "
-            "a surrogate fitted to these trials; the figures draw the real run as a black dashed line "
+            f"{real.trials} trials, {real.usable} with a value. The simulated variants run on objective {m.objective}"
+            + (", a surrogate fitted to these trials" if m.objective == "from-trials" else "")
+            + "; the figures draw the real run as a black dashed line "
             f"(\"{real.label}\"), by trial in the order its results arrived"
             + (" and against its real time since the first trial was created." if real.times else
                "; the trials carry no times, so it is not drawn against time.")

@@ -18,6 +18,7 @@ to end.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -31,6 +32,7 @@ __all__ = [
     "PlannedVariant",
     "WhatIfPlan",
     "experiment_document",
+    "kubernetes_name",
     "measured_parallelism",
     "plan_variants",
 ]
@@ -114,6 +116,12 @@ def _parameter(p: Parameter) -> dict[str, Any]:
     return {"name": p.name, "parameterType": p.type.value, "feasibleSpace": fs}
 
 
+def kubernetes_name(text: str) -> str:
+    """``text`` as a lowercase RFC 1123 name (what Kubernetes accepts as an Experiment's name)."""
+    name = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")[:253].strip("-.")
+    return name or "real-run"
+
+
 def experiment_document(table: TrialTable) -> dict[str, Any]:
     """The Experiment the trials of ``table`` came from, as a document to re-run.
 
@@ -145,7 +153,7 @@ def experiment_document(table: TrialTable) -> dict[str, Any]:
     return {
         "apiVersion": "kubeflow.org/v1beta1",
         "kind": "Experiment",
-        "metadata": {"name": table.experiment_name or "real-run"},
+        "metadata": {"name": kubernetes_name(table.experiment_name or "real-run")},
         "spec": spec,
     }
 
@@ -229,6 +237,9 @@ def plan_variants(
     variants = [PlannedVariant("as-run", None, {}, f"{as_run} as the experiment ran it")]
     skipped: list[tuple[str, str]] = []
     known = plugins.algorithms()
+    # When the experiment itself does not validate, every variant would be skipped for it: plan
+    # them all and let the scenario's pre-flight report the experiment's error where it is.
+    check = _why_not(_variant_doc(doc, budget, variants[0]), file) is None
     for name in dict.fromkeys(algorithms if algorithms is not None else (*KATIB_ALGORITHMS, *NOT_COMPARED)):
         if name == as_run:
             continue
@@ -240,7 +251,8 @@ def plan_variants(
             continue
         planned = PlannedVariant(name, name, {}, f"Katib's {name} instead of {as_run}")
         vdoc = _variant_doc(doc, budget, planned)
-        reason = (_not_finite(vdoc, file) if known[name].capabilities.double_needs_step else None) or _why_not(vdoc, file)
+        reason = (_not_finite(vdoc, file) if known[name].capabilities.double_needs_step else None) or (
+            _why_not(vdoc, file) if check else None)
         if reason is not None:
             skipped.append((name, reason))
             continue
@@ -256,7 +268,7 @@ def plan_variants(
         if key == "maxTrialCount" and max_failed is not None and max_failed > n:
             overrides["maxFailedTrialCount"] = n  # Katib: maxFailedTrialCount <= maxTrialCount
         planned = PlannedVariant(f"as-run-{short}-{n}", None, overrides, f"{as_run} with {key} {n} instead of {was}")
-        reason = _why_not(_variant_doc(doc, budget, planned), file)
+        reason = _why_not(_variant_doc(doc, budget, planned), file) if check else None
         if reason is not None:
             skipped.append((planned.name, reason))
             continue
