@@ -127,13 +127,48 @@ def test_a_real_value_beyond_the_optimum_turns_the_regret_axis_off():
     assert not beyond.regret_axis
 
 
-def test_figures_draw_the_real_run():
+def _figures(monkeypatch, m):
+    """Render ``m``'s figures, keeping the matplotlib figures instead of their bytes."""
+    import katibsim.report.png as png
+    import katibsim.report.png_views as png_views
+
+    kept = []
+
+    def keep(fig):
+        kept.append(fig)
+        return b"%d" % (len(kept) - 1)
+
+    monkeypatch.setattr(png, "_png", keep)
+    monkeypatch.setattr(png_views, "_png", keep)
+    return {name: kept[int(data)] for name, data in render_png(m).items()}
+
+
+def _real_lines(fig):
+    return [(ax, line) for ax in fig.axes for line in ax.get_lines() if str(line.get_label()).startswith("real run")]
+
+
+def test_figures_draw_the_real_run(monkeypatch):
     real = real_run(timed_table([0.1, 0.3, None, 0.9], duration=12))
-    with_real, without = render_png(_model(real)), render_png(_model())
-    assert set(with_real) == set(without)
-    assert with_real["curves.png"] != without["curves.png"]
-    assert with_real["history.png"] != without["history.png"]
-    assert with_real["final-best.png"] == without["final-best.png"]
+    figs = _figures(monkeypatch, _model(real))
+    by_trial, by_time = [line for _, line in _real_lines(figs["curves.png"])]
+    assert list(by_trial.get_xdata()) == [1, 2, 3, 4]
+    assert list(by_trial.get_ydata()) == [0.1, 0.3, 0.3, 0.9]
+    assert list(by_time.get_xdata()) == pytest.approx([12.0, 12.1, 24.0, 24.1])  # seconds: the axis is in s here
+    history = _real_lines(figs["history.png"])
+    assert len(history) == 2  # one per variant's panel
+    assert all(list(line.get_ydata()) == [0.1, 0.3, 0.3, 0.9] for _, line in history)
+    assert not _real_lines(figs["final-best.png"])
+
+
+def test_without_a_real_run_no_line(monkeypatch):
+    figs = _figures(monkeypatch, _model())
+    assert not any(_real_lines(f) for f in figs.values())
+
+
+def test_a_real_run_without_times_is_drawn_by_trial_only(monkeypatch):
+    figs = _figures(monkeypatch, _model(real_run(table([trial(0, 0.3), trial(1, 0.5)]))))
+    (ax, line), = _real_lines(figs["curves.png"])
+    assert list(line.get_ydata()) == [0.3, 0.5]
 
 
 def test_run_data_reads_extrapolated_trials_from_the_run_json():
