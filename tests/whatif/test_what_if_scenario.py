@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from katibsim.errors import InputError
 from katibsim.scenario.reader import read_scenario, read_scenarios
@@ -113,3 +115,23 @@ def test_a_what_if_scenario_file_reads_and_hashes_its_trials(monkeypatch, tmp_pa
     other.write_text(yaml.safe_dump({"name": "wi", "what_if": {"trials": "u.yaml"}}))
     (sc2,), _ = read_scenarios(other)
     assert sc.content_hash() != sc2.content_hash()
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8),
+                    st.lists(st.one_of(st.text(max_size=4), st.integers()), max_size=3),
+                    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(key=st.sampled_from(["trials", "experiment", "metric", "algorithms", "extra", None]), value=_VALUES)
+def test_any_value_in_what_if_is_reported_never_raised(monkeypatch, tmp_path, key, value):
+    install_reader(monkeypatch, timed_table([0.1, 0.2, 0.3], parallel=1))
+    block = {"trials": "t.yaml"} if key != "trials" else {}
+    if key is None:
+        assume(value is not None)  # what_if: null is no what_if (experiment and objective are then required)
+        block = value
+    else:
+        block[key] = value
+    sc, errors = _read({"name": "wi", "what_if": block}, tmp_path)
+    assert all(e.path.startswith(("what_if", "variants")) for e in errors), errors
+    assert sc is not None or errors
