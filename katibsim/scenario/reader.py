@@ -217,6 +217,8 @@ def read_scenario(
     if not isinstance(simulation, Mapping):
         e.add("simulation", "must be a mapping of simulation options", simulation)
         simulation = {}
+    if what is not None:
+        simulation = {**what.simulation(), **simulation}  # the real run's delays, unless the scenario says
     target = read_target(e, "target", doc["target"]) if doc.get("target") is not None else None
     tolerance = 1e-3
     if doc.get("convergence") is not None:

@@ -40,6 +40,12 @@ class WhatIfSource:
             options["metric"] = self.what_if.metric
         return {"name": FROM_TRIALS, "options": options}
 
+    def simulation(self) -> dict[str, float]:
+        """The ``simulation:`` delays it stands for: the real run's (the scenario's own keys win)."""
+        from katibsim.workload.whatif import real_delays
+
+        return real_delays(self.table)
+
     def experiment(self) -> dict[str, Any]:
         """The ``experiment:`` it stands for (InputError when the trials do not say enough)."""
         from katibsim.workload.whatif import experiment_document

@@ -35,6 +35,7 @@ __all__ = [
     "kubernetes_name",
     "measured_parallelism",
     "plan_variants",
+    "real_delays",
 ]
 
 #: Katib's algorithms a what-if comparison tries on the experiment's space (stock katib-config).
@@ -100,6 +101,21 @@ def measured_parallelism(table: TrialTable) -> int | None:
         running += step
         peak = max(peak, running)
     return peak or None
+
+
+def real_delays(table: TrialTable) -> dict[str, float]:
+    """The simulation's delays as the real run had them (``simulation:`` of a what-if scenario).
+
+    ``startup_delay``: the median time from a trial's creation to its start (0 when the source
+    has no start times: its durations then run from creation, startup included);
+    ``suggestion_startup_delay``: 0, since the real run's times start at its first trial's
+    creation, where the simulated clock then starts too."""
+    waits = sorted(t.started - t.created for t in table.trials if t.started is not None and t.created is not None)
+    startup = 0.0
+    if waits:
+        mid = len(waits) // 2
+        startup = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
+    return {"startup_delay": round(max(0.0, float(startup)), 3), "suggestion_startup_delay": 0.0}
 
 
 def _parameter(p: Parameter) -> dict[str, Any]:

@@ -135,3 +135,27 @@ def test_any_value_in_what_if_is_reported_never_raised(monkeypatch, tmp_path, ke
     sc, errors = _read({"name": "wi", "what_if": block}, tmp_path)
     assert all(e.path.startswith(("what_if", "variants")) for e in errors), errors
     assert sc is not None or errors
+
+
+def test_the_simulated_clock_takes_the_real_run_s_delays(monkeypatch, tmp_path):
+    from whatif_helpers import table, trial
+
+    ts = [trial(0, 0.1, created=0.0, ended=5.0), trial(1, 0.2, created=0.0, ended=6.0), trial(2, 0.3, created=6.0, ended=9.0)]
+    ts = [type(t)(t.name, t.parameters, t.status, t.value, (), t.created, t.created + d, t.ended)
+          for t, d in zip(ts, (1.0, 2.0, 4.0))]
+    install_reader(monkeypatch, table(ts, parallel_trial_count=2))
+    sc, errors = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert errors == []
+    assert sc.simulation == {"startup_delay": 2.0, "suggestion_startup_delay": 0.0}  # the median wait, no suggestion delay
+    sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "simulation": {"startup_delay": 7},
+                   "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert sc.simulation == {"startup_delay": 7, "suggestion_startup_delay": 0.0}
+
+
+def test_without_start_times_no_startup_delay(monkeypatch, tmp_path):
+    from whatif_helpers import table, trial
+
+    t = trial(0, 0.1)
+    install_reader(monkeypatch, table([type(t)(t.name, t.parameters, t.status, 0.1)], parallel_trial_count=1))
+    sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert sc.simulation["startup_delay"] == 0.0
