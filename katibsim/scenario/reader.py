@@ -29,6 +29,7 @@ from katibsim.scenario.model import (
     Scenario,
     SeedSpec,
     Sweep,
+    Target,
     Variant,
 )
 from katibsim.scenario.read_assertions import read_assertions, read_report, read_target
@@ -220,6 +221,9 @@ def read_scenario(
     if what is not None:
         simulation = {**what.simulation(), **simulation}  # the real run's delays, unless the scenario says
     target = read_target(e, "target", doc["target"]) if doc.get("target") is not None else None
+    if target is None and what is not None:
+        best = what.best_value(_maximize(experiment))
+        target = Target(value=best) if best is not None else None  # "as good as the real run's best"
     tolerance = 1e-3
     if doc.get("convergence") is not None:
         conv = mapping(e, "convergence", doc["convergence"], allowed={"tolerance"})
@@ -251,6 +255,12 @@ def read_scenario(
         what_if=replace(what.what_if, skipped=tuple(skipped)) if what is not None else None,
     )
     return sc, e.items
+
+
+def _maximize(experiment: Mapping[str, Any]) -> bool:
+    spec = experiment.get("spec") if isinstance(experiment, Mapping) else None
+    objective = spec.get("objective") if isinstance(spec, Mapping) else None
+    return isinstance(objective, Mapping) and objective.get("type") == "maximize"
 
 
 def _experiment(e: Errors, v: Any, base: Path, name: str) -> tuple[dict[str, Any], str | None]:

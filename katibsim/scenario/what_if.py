@@ -40,6 +40,13 @@ class WhatIfSource:
             options["metric"] = self.what_if.metric
         return {"name": FROM_TRIALS, "options": options}
 
+    def best_value(self, maximize: bool) -> float | None:
+        """The real run's best value (the default ``target``: as good as the real run got)."""
+        values = [float(t.value) for t in self.table.usable]
+        if not values:
+            return None
+        return max(values) if maximize else min(values)
+
     def simulation(self) -> dict[str, float]:
         """The ``simulation:`` delays it stands for: the real run's (the scenario's own keys win)."""
         from katibsim.workload.whatif import real_delays

@@ -159,3 +159,18 @@ def test_without_start_times_no_startup_delay(monkeypatch, tmp_path):
     install_reader(monkeypatch, table([type(t)(t.name, t.parameters, t.status, 0.1)], parallel_trial_count=1))
     sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
     assert sc.simulation["startup_delay"] == 0.0
+
+
+def test_the_default_target_is_the_real_run_s_best(monkeypatch, tmp_path):
+    install_reader(monkeypatch, timed_table([0.2, 0.7, None, 0.5], parallel=2))
+    sc, errors = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert errors == [] and sc.target.value == 0.7
+    sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "target": {"value": 0.5},
+                   "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert sc.target.value == 0.5
+
+
+def test_minimised_the_default_target_is_the_lowest_value(monkeypatch, tmp_path):
+    install_reader(monkeypatch, timed_table([0.2, 0.7, 0.5], parallel=2, direction="minimize"))
+    sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
+    assert sc.target.value == 0.2
