@@ -15,8 +15,9 @@ writes next to this script:
   object writer);
 - ``experiment.yaml``: the Experiment as ``kubectl get experiment mnist-random -o yaml`` shows it;
 - ``trials.csv``: one row per trial (``docs/workload-formats.md``): name, status, the two
-  parameters, ``accuracy_1`` (its ``max`` strategy value), ``loss`` (latest), ``duration`` (seconds)
-  and the per-epoch accuracies ``accuracy_1@1`` ... ``accuracy_1@10``.
+  parameters, ``accuracy_1`` (its ``max`` strategy value), ``duration`` (seconds) and the
+  per-epoch accuracies ``accuracy_1@1`` ... ``accuracy_1@10``. (``loss`` is left out: without the
+  Experiment, a table's columns other than the metrics are read as parameters.)
 
 The trials' values do not depend on the machine (the trainer's seed and split are fixed, and the
 suggestions follow ``random_state``); their times do.
@@ -67,18 +68,24 @@ def trimmed_result(out: Path) -> dict:
 def csv_rows(result: dict) -> tuple[list[str], list[dict]]:
     names = [p["name"] for p in result["spec"]["parameters"]]
     steps = sorted({int(s) for t in result["trials"] for s, _ in t["curve"]})
-    header = ["name", "status", *names, "accuracy_1", "loss", "duration", *[f"accuracy_1@{s}" for s in steps]]
+    header = ["name", "status", *names, "accuracy_1", "duration", *[f"accuracy_1@{s}" for s in steps]]
     rows = []
     for t in result["trials"]:
         row = {"name": t["name"], "status": t["condition"], **{a["name"]: a["value"] for a in t["assignment"]}}
         row["accuracy_1"] = "" if t["value"] is None else t["value"]
-        loss = next((m["latest"] for m in t["metrics"] if m["name"] == "loss"), "")
-        row["loss"] = loss
         if t.get("ended") is not None:
             row["duration"] = round(t["ended"] - (t["started"] if t["started"] is not None else t["created"]), 3)
         row.update({f"accuracy_1@{s}": v for s, v in t["curve"]})
         rows.append(row)
     return header, rows
+
+
+def write_csv(result: dict) -> None:
+    header, rows = csv_rows(result)
+    with open(HERE / "trials.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def main() -> int:
@@ -93,11 +100,7 @@ def main() -> int:
     dump = dict(sort_keys=False, default_flow_style=False, width=120)
     (HERE / "trials.yaml").write_text(yaml.safe_dump(listing, **dump), encoding="utf-8")
     (HERE / "experiment.yaml").write_text(yaml.safe_dump(experiment, **dump), encoding="utf-8")
-    header, rows = csv_rows(result)
-    with open(HERE / "trials.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(result)
     ok = sum(t["condition"] == "Succeeded" for t in result["trials"])
     print(f"{len(result['trials'])} trials ({ok} succeeded) -> {HERE.name}/result.json, trials.yaml, experiment.yaml, "
           "trials.csv")
