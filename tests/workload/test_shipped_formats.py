@@ -53,10 +53,8 @@ def test_trials_yaml_is_what_kubectl_prints(from_result):
     assert exp["kind"] == "Experiment" and exp["status"]["trials"] == 80
 
 
-def test_no_machine_path_leaks():
-    for f in SHIPPED.iterdir():
-        text = f.read_text(encoding="utf-8")
-        assert "/tmp/" not in text and "/work/" not in text and "/home/" not in text, f.name
+def test_output_paths_are_relative_to_the_run_folder():
+    # (tests/test_repo_stands_alone.py checks the shipped files for machine paths)
     for t in json.loads(RESULT.read_text())["trials"]:
         assert t["output_path"] == f"trials/{t['name']}/output.log"
 
