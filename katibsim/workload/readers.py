@@ -20,7 +20,8 @@ import json
 from pathlib import Path
 
 from katibsim.errors import InputError
-from katibsim.workload.experiment_info import read_experiment_file, read_text
+from katibsim.spec.loader import read_text
+from katibsim.workload.experiment_info import read_experiment_file
 from katibsim.workload.katib_trials import is_katib_document, read_katib_objects
 from katibsim.workload.row_tables import csv_rows, json_rows, read_rows
 from katibsim.workload.run_results import RESULT_FILE, is_run_result, read_run_result

@@ -144,3 +144,18 @@ def test_result_errors(tmp_path):
     _raises(r"r\.json: schema: a katibsim run result of schema 999", tmp_path / "r.json")
     data = json.loads((SHIPPED / "result.json").read_text())
     _raises(r"no trial observed metric 'f1'; the run's metrics are accuracy_1, loss", SHIPPED / "result.json", metric="f1")
+
+
+def test_table_times_and_tabs(tmp_path):
+    f = tmp_path / "t.tsv"
+    f.write_text("lr\tacc\tcreated\tstarted\tended\n"
+                 "0.1\t0.5\t2026-01-01T00:00:10Z\t2026-01-01T00:00:12Z\t2026-01-01T00:01:00Z\n"
+                 "0.2\t0.6\t2026-01-01T00:00:00Z\t\t2026-01-01T00:00:30Z\n")
+    table = read_trials(f, metric="acc")
+    # ordered by creation, times from the first creation
+    assert [t.parameters["lr"] for t in table.trials] == ["0.2", "0.1"]
+    assert [(t.created, t.started, t.ended, t.duration) for t in table.trials] == [
+        (0.0, None, 30.0, 30.0), (10.0, 12.0, 60.0, 48.0)]
+    f = tmp_path / "bad.csv"
+    f.write_text("lr,acc,ended\n0.1,0.5,noon\n")
+    _raises(r"bad\.csv: row 1, column ended: expected an RFC 3339 time", f, metric="acc")

@@ -135,3 +135,10 @@ def test_the_shipped_experiment_runs_locally():
     mapping = exp.metadata["annotations"]["katibsim.io/local-map"]
     local = mapping.strip().split("=", 1)[1]
     assert (SHIPPED / local).resolve() == ROOT / "examples" / "trainers" / "mnist_with_summaries.py"
+
+
+def test_kubectl_json_output_is_read_too(tmp_path, from_trials):
+    """`kubectl get trials -o json` prints the same List as JSON."""
+    f = tmp_path / "trials.json"
+    f.write_text(json.dumps(yaml.safe_load(TRIALS.read_text())))
+    assert _values(read_trials(f)) == _values(from_trials)
