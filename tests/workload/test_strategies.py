@@ -80,3 +80,26 @@ def test_result_json_with_another_metric(tmp_path):
     # the run's spec gives loss Katib's default for a maximized objective: max
     assert table.metric_name == "loss" and table.direction is None and all(t.curve == () for t in table.trials)
     assert table.trials[0].value == pytest.approx(0.378488)
+
+
+def test_direction_for_a_table_without_its_experiment(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("lr,loss@1,loss@2\n0.1,0.5,0.9\n0.2,0.3,0.2\n")
+    assert read_trials(f).direction is None
+    table = read_trials(f, direction="minimize")
+    # Katib's default strategy for a minimized metric: min over the reports
+    assert table.direction == "minimize" and [t.value for t in table.trials] == [0.5, 0.2]
+    assert [t.value for t in read_trials(f, direction="maximize").trials] == [0.9, 0.3]
+
+
+def test_direction_must_not_contradict_the_source(tmp_path):
+    from katibsim.errors import InputError
+
+    from .conftest import SHIPPED
+
+    assert read_trials(SHIPPED / "trials.yaml", direction="maximize").direction == "maximize"
+    with pytest.raises(InputError, match=r"the trials maximize accuracy_1; direction=minimize contradicts that"):
+        read_trials(SHIPPED / "trials.yaml", direction="minimize")
+    with pytest.raises(InputError, match=r"direction: expected maximize or minimize, got 'up'"):
+        read_trials(SHIPPED / "trials.yaml", direction="up")
+    assert read_trials(SHIPPED / "result.json", metric="loss", direction="minimize").direction == "minimize"
