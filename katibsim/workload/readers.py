@@ -102,6 +102,8 @@ def _yaml_documents(text: str, *, file: str) -> list | None:
         if "," in first:
             return None  # e.g. a CSV whose header has a ':' in a column name
         raise
+    # a top-level YAML sequence of objects is read like a List's items
+    docs = [x for d in docs for x in (d if isinstance(d, list) else [d])]
     if docs and all(is_katib_document(d) for d in docs):
         return docs
     if all(isinstance(d, dict) for d in docs) and docs:

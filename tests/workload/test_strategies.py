@@ -97,9 +97,10 @@ def test_direction_must_not_contradict_the_source(tmp_path):
 
     from .conftest import SHIPPED
 
-    assert read_trials(SHIPPED / "trials.yaml", direction="maximize").direction == "maximize"
-    with pytest.raises(InputError, match=r"the trials maximize accuracy_1; direction=minimize contradicts that"):
-        read_trials(SHIPPED / "trials.yaml", direction="minimize")
+    trials = write_list(tmp_path / "t.yaml", _trials({"type": "maximize", "objectiveMetricName": "acc"}))
+    assert read_trials(trials, direction="maximize").direction == "maximize"
+    with pytest.raises(InputError, match=r"the trials maximize acc; direction=minimize contradicts that"):
+        read_trials(trials, direction="minimize")
     with pytest.raises(InputError, match=r"direction: expected maximize or minimize, got 'up'"):
-        read_trials(SHIPPED / "trials.yaml", direction="up")
+        read_trials(trials, direction="up")
     assert read_trials(SHIPPED / "result.json", metric="loss", direction="minimize").direction == "minimize"
