@@ -284,10 +284,10 @@ def _real_run(sc, warnings: list[str]):
     if sc.what_if is None:
         return None
     from katibsim.report.realrun import real_run
-    from katibsim.workload.readers import read_trials
+    from katibsim.scenario.what_if import read_table
 
     try:
-        table = read_trials(sc.what_if.trials, experiment=sc.what_if.experiment, metric=sc.what_if.metric)
+        table = read_table(sc.what_if.trials, sc.what_if.experiment, sc.what_if.metric)
     except KatibsimError as err:
         warnings.append(f"the real run is not drawn: {err}")
         return None

@@ -10,6 +10,7 @@ A field the scenario does give wins (an edited generated scenario keeps its own 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,7 +18,7 @@ from katibsim.errors import KatibsimError
 from katibsim.scenario.fields import Errors, mapping
 from katibsim.scenario.model import WhatIf
 
-__all__ = ["FROM_TRIALS", "WHAT_IF_KEYS", "WhatIfSource", "generated_variants", "read_what_if"]
+__all__ = ["FROM_TRIALS", "WHAT_IF_KEYS", "WhatIfSource", "generated_variants", "read_table", "read_what_if"]
 
 FROM_TRIALS = "from-trials"  # the objective fitted to a table of trials (plugin katibsim_plugins.from_trials)
 WHAT_IF_KEYS = frozenset({"trials", "experiment", "metric", "algorithms"})
@@ -91,14 +92,38 @@ def read_what_if(e: Errors, v: Any, base: Path) -> WhatIfSource | None:
             algorithms = tuple(raw)
     if trials is None or (m.get("experiment") is not None and experiment is None):
         return None
-    from katibsim.workload.readers import read_trials
-
     try:
-        table = read_trials(trials, experiment=experiment, metric=metric)
+        table = read_table(trials, experiment, metric)
     except KatibsimError as err:
         e.add("what_if.trials", str(err), m["trials"])
         return None
     return WhatIfSource(WhatIf(trials=trials, experiment=experiment, metric=metric, algorithms=algorithms), table)
+
+
+def _stamp(path: str | None) -> tuple[str, int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return (path, -1, -1)
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_once(trials: tuple[str, int, int], experiment: tuple[str, int, int] | None, metric: str | None) -> Any:
+    from katibsim.workload.readers import read_trials
+
+    return read_trials(trials[0], experiment=experiment[0] if experiment else None, metric=metric)
+
+
+def read_table(trials: str, experiment: str | None = None, metric: str | None = None) -> Any:
+    """``read_trials(trials, experiment=, metric=)``, read once per process while the files stay
+    as they are (a comparison reads a what-if scenario's trials several times: the reader, the
+    written scenario, the report); the table is frozen, so sharing it is safe."""
+    stamp = _stamp(trials)
+    assert stamp is not None
+    return _read_once(stamp, _stamp(experiment), metric)
 
 
 def generated_variants(

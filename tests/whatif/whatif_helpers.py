@@ -53,6 +53,9 @@ def install_reader(monkeypatch, result: Any) -> list[dict[str, Any]]:
             raise result
         return result
 
+    from katibsim.scenario.what_if import _read_once
+
+    _read_once.cache_clear()  # a table read by an earlier test must not answer for this one
     mod = types.ModuleType("katibsim.workload.readers")
     mod.read_trials = read_trials  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "katibsim.workload.readers", mod)
