@@ -174,3 +174,21 @@ def test_minimised_the_default_target_is_the_lowest_value(monkeypatch, tmp_path)
     install_reader(monkeypatch, timed_table([0.2, 0.7, 0.5], parallel=2, direction="minimize"))
     sc, _ = _read({"name": "wi", "what_if": {"trials": "t.yaml"}, "variants": [{"name": "r", "algorithm": "random"}]}, tmp_path)
     assert sc.target.value == 0.2
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_trials_alone_make_a_scenario():
+    """Katib's Trial List without its Experiment: space inferred, parallelism measured, direction from the Trials."""
+    trials = ROOT / "examples" / "workload" / "trials.yaml"
+    sc, errors = read_scenario({"name": "wi", "what_if": {"trials": str(trials), "algorithms": ["tpe", "grid"]}},
+                               file=str(ROOT / "scenarios" / "x.yaml"))
+    assert errors == []
+    spec = sc.spec
+    assert spec["objective"] == {"type": "maximize", "objectiveMetricName": "accuracy_1"}
+    assert spec["parallelTrialCount"] == 3 and spec["maxTrialCount"] == 80
+    assert [p["name"] for p in spec["parameters"]] == ["--learning_rate", "--batch_size"]
+    assert sc.variant_names == ("as-run", "tpe", "as-run-parallel-1", "as-run-parallel-6", "as-run-max-40", "as-run-max-160")
+    assert sc.target.value == pytest.approx(0.98, abs=1e-3)
+    assert dict(sc.what_if.skipped)["grid"].startswith("the space is not finite: --learning_rate")
