@@ -24,6 +24,12 @@ are not compared with it (only its direction is). An objective that models a rea
 does not report, or for parameter values beyond its inputs' bounds, is a mismatch
 (:mod:`katibsim.engine.mismatch`). An experiment whose objective metric is one of ``reports``
 collects that metric: the engine evaluates :func:`katibsim.objective_view.for_metric`'s view.
+
+An objective fitted to data declares the same facts from the data: ``metric_name`` and
+``direction`` the experiment's that produced it, ``generic = False``, and ``inputs`` whose bounds
+are the region where it accepts suggestions (the checked range: the Experiment's feasible space
+when it is known, else the region its trials cover). Points inside those bounds but outside the
+data are its own business (an objective that counts extrapolation flags them in its evaluations).
 """
 
 from __future__ import annotations
