@@ -88,9 +88,12 @@ def _others(direction: str, metric: str | None, exclude: str) -> str:
 
 
 def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping,
-         objective_name: str | None = None) -> list[Mismatch]:
+         objective_name: str | None = None, allowed: Iterable[str] = ()) -> list[Mismatch]:
     """Every mismatch between ``experiment`` and ``objective`` (the one the run evaluates: a
-    :func:`~katibsim.objective_view.for_metric` view when the metric is one of its reports)."""
+    :func:`~katibsim.objective_view.for_metric` view when the metric is one of its reports).
+    The fixes of the ``allowed`` kinds name no other objectives (nobody reads them, and finding
+    them builds every registered objective)."""
+    allowed = frozenset(allowed)
     spec = experiment.spec.objective
     if spec is None:
         return []
@@ -104,7 +107,7 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
                                              f"the experiment's objective metric {metric}")
         if not objective.generic:
             others = ", ".join(m.name for m in objective.reports)
-            alt = _others(spec.type or objective.direction, metric, name)
+            alt = "" if "metric" in allowed else _others(spec.type or objective.direction, metric, name)
             out.append(Mismatch(
                 "metric", "spec.objective.objectiveMetricName",
                 f"the experiment's objective metric is {metric} but {what} reports {objective.metric_name}"
@@ -118,7 +121,7 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
     if objective.direction in ("minimize", "maximize") and spec.type in ("minimize", "maximize") \
             and spec.type != objective.direction:
         measured = objective.metric_name
-        alt = _others(spec.type, metric if not objective.generic else None, name)
+        alt = "" if "direction" in allowed else _others(spec.type, metric if not objective.generic else None, name)
         note = Note("objective-direction",
                     f"the experiment's objective is to {spec.type} {metric} but objective "
                     f"{name} is meant to be {_ed(objective.direction)}; its values are reported as they are")
@@ -149,7 +152,7 @@ def check(experiment: Experiment, objective: Objective, mapping: ParameterMappin
     """Raise InputError (exit 2) naming every mismatch not declared intended in ``allow``; return
     the notes of the intended ones (and of a generic objective's metric name)."""
     allowed = allowed_kinds(allow)
-    found = find(experiment, objective, mapping, objective_name)
+    found = find(experiment, objective, mapping, objective_name, allowed)
     bad = [m for m in found if m.message and m.kind not in allowed]
     if bad:
         where = f"{experiment.source_file}: " if experiment.source_file else ""

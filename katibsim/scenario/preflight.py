@@ -254,7 +254,17 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
                 algorithm_factory.build_algorithm(exp, seed=0)
         except SpecError as err:
             found = list(err.errors)
-        for fe in found:
+        more: list[FieldError] = []  # what the objective says about this variant's valid Experiment
+        if exp is not None and objective is not None and not found:
+            view = for_metric(objective, exp.spec.objective.objective_metric_name if exp.spec.objective else None)
+            try:
+                space = exp.search_space()
+                more = _mismatch_problems(scenario, exp, view, resolve_mapping(space, view, scenario.mapping_for(space, view)))
+            except (InputError, SpecError) as err:
+                if not mapped:
+                    errors.append(FieldError("objective.mapping", str(err), f))
+            mapped = True
+        for fe in [*found, *more]:
             new = _remap(fe, scenario, variant, doc)
             if new.message.startswith(f"variant {variant.name}: "):
                 if (new.path, new.message) not in seen:
@@ -262,25 +272,6 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
                     errors.append(new)
             else:
                 shared.setdefault((new.path, new.message), (new, []))[1].append(variant.name)
-        if exp is not None and objective is not None and not found:
-            view = for_metric(objective, exp.spec.objective.objective_metric_name if exp.spec.objective else None)
-            link = None
-            try:
-                space = exp.search_space()
-                link = resolve_mapping(space, view, scenario.mapping_for(space, view))
-            except (InputError, SpecError) as err:
-                if not mapped:
-                    errors.append(FieldError("objective.mapping", str(err), f))
-            mapped = True
-            if link is not None:
-                for fe in _mismatch_problems(scenario, exp, view, link):
-                    new = _remap(fe, scenario, variant, doc)
-                    if new.message.startswith(f"variant {variant.name}: "):
-                        if (new.path, new.message) not in seen:
-                            seen.add((new.path, new.message))
-                            errors.append(new)
-                    else:
-                        shared.setdefault((new.path, new.message), (new, []))[1].append(variant.name)
     for fe, who in shared.values():
         if len(who) < len(scenario.variants):
             # Only some variants trip over it (a grid needs steps): say which.
@@ -297,7 +288,7 @@ def _mismatch_problems(scenario: Scenario, exp: Any, objective: Any, link: Any) 
 
     out: list[FieldError] = []
     allowed = set(scenario.objective.mismatch)
-    for m in find(exp, objective, link, scenario.objective.name):
+    for m in find(exp, objective, link, scenario.objective.name, allowed):
         if m.message and m.kind not in allowed:
             msg = m.message.replace(OPT_OUT, f"objective.mismatch: intended (or [{m.kind}])")
             out.append(FieldError(m.path, msg, scenario.file))
@@ -335,7 +326,7 @@ def objective_remarks(scenario: Scenario) -> tuple[str, ...]:
         if why:
             out.append(f"the scenario's target {why}")
     allowed = set(scenario.objective.mismatch)
-    for m in find(exp, objective, link, scenario.objective.name):
+    for m in find(exp, objective, link, scenario.objective.name, allowed):
         if m.message and m.kind in allowed:
             out.append(f"declared intended (objective.mismatch: {m.kind}): {m.note.message}")
     return tuple(out)

@@ -253,3 +253,16 @@ def test_library_callers_get_the_error_too():
     exp = experiment_from_dict(_doc(type_="minimize"))
     with pytest.raises(InputError, match="which is maximized"):
         simulate(exp, "mnist-tfjob", seed=0)
+
+
+def test_compare_on_mnist_tfjobs_loss_measures_regret_against_the_loss(tmp_path):
+    sc = _scenario(tmp_path, "mnist-tfjob", type_="minimize", metric="loss")
+    out = tmp_path / "out"
+    assert main(["compare", str(sc), "--out", str(out), "--no-png", "--jobs", "1"]) == 0
+    run = json.loads((out / "fit" / "runs" / "random" / "seed-000.json").read_text())
+    base = plugins.get_objective("mnist-tfjob")
+    assert run["objective"] == {"name": "mnist-tfjob", "direction": "minimize", "optimum": base.reports[0].optimum}
+    for t, clean in zip(run["result"]["trials"], run["noise_free"]):
+        x = {a["name"]: float(a["value"]) for a in t["assignment"]}
+        assert clean == pytest.approx(base.noise_free_metric("loss", x))
+    assert "final best loss" in (out / "fit" / "report.md").read_text()
