@@ -42,6 +42,16 @@ MEMORY = 0.7
 MAX_FIDELITY = 100_000
 
 
+def _noisy_loss(mean: np.ndarray, std: np.ndarray, dev: np.ndarray, scale: float) -> np.ndarray:
+    """A loss ``dev`` (unit normal) away from its seed mean on a log-normal law with the table's
+    mean and ``scale`` x its seed-to-seed spread (scale 0: the mean): a loss stays positive, and a
+    diverging seed (spread larger than the mean, at the largest learning rates) lifts it rather
+    than pushing its neighbours to 0."""
+    m = np.maximum(mean, 1e-12)
+    sigma = scale * np.sqrt(np.log1p((std / m) ** 2))
+    return m * np.exp(sigma * dev - 0.5 * sigma * sigma)
+
+
 class MnistTfjob(Objective):
     name = "mnist-tfjob"
     description = (
@@ -168,7 +178,7 @@ class MnistTfjob(Objective):
         scale = self.noise_scale * dev
         accuracy = np.clip(interpolate(self._mean, c) + scale * interpolate(self._std, c), 0.0, 1.0)
         # Loss moves against accuracy: the same run-level deviation, opposite sign.
-        loss = np.maximum(interpolate(self._loss_mean, c) - scale * interpolate(self._loss_std, c), 0.0)
+        loss = _noisy_loss(interpolate(self._loss_mean, c), interpolate(self._loss_std, c), -dev, self.noise_scale)
         values = accuracy.tolist()
         steps = range(1, self.epochs + 1)
         return Evaluation(
@@ -211,8 +221,8 @@ class MnistTfjob(Objective):
             clean += (checkpoint.value - here) * MEMORY ** np.arange(1, epochs + 1)
         accuracy = np.clip(clean + self.noise_scale * dev * std[idx], 0.0, 1.0)
         # Loss against accuracy, as in evaluate (a child's loss follows its own mean loss curve).
-        loss_c = interpolate(self._loss_mean_all, c)[idx]
-        loss = np.maximum(loss_c - self.noise_scale * dev * interpolate(self._loss_std_all, c)[idx], 0.0)
+        loss = _noisy_loss(interpolate(self._loss_mean_all, c)[idx], interpolate(self._loss_std_all, c)[idx],
+                           -dev, self.noise_scale)
         seconds = self._seconds_all[:, -1] / last  # per epoch, per batch size (the table's average)
         grid = self.table.batch_sizes.astype(float)
         duration = self.time_scale * float(np.interp(bs, grid, seconds)) * epochs
