@@ -8,6 +8,7 @@ view's reported metrics. Everything else (inputs, checkpoints, durations) is the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from katibsim.objective import Checkpoint, Evaluation, Objective, ReportedMetric
@@ -50,8 +51,8 @@ class MetricView(Objective):
         curves = {k: c for k, c in ev.curves.items() if k != name}
         if ev.curve:
             curves[self.base.metric_name] = ev.curve
-        return Evaluation(value=value, curve=curve, duration=ev.duration, metrics=metrics,
-                          checkpoint=ev.checkpoint, curves=curves)
+        # replace: every other field of the evaluation (duration, checkpoint, ...) is the base's.
+        return replace(ev, value=value, curve=curve, metrics=metrics, curves=curves)
 
     def evaluate(self, x: Mapping[str, Any], rng) -> Evaluation:
         return self._swap(self.base.evaluate(x, rng))
