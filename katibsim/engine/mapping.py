@@ -264,13 +264,16 @@ def domain_problems(space: SearchSpace, objective: Objective, mapping: Parameter
         tol = 1e-9 * max(1.0, abs(inp.low), abs(inp.high))
         below, above = mlo < inp.low - tol, mhi > inp.high + tol
         if below or above:
-            # The feasibleSpace bound at fault (a decreasing transform swaps them).
+            # The feasibleSpace bound at fault (a decreasing transform swaps them); none when the
+            # whole range is outside, or both ends are.
             flipped = ends[0] > ends[1]
-            bound = ("max" if flipped else "min") if below and not above else ("min" if flipped else "max")
+            outside = mhi < inp.low - tol or mlo > inp.high + tol
+            bound = "" if outside or (below and above) else (
+                ("max" if flipped else "min") if below else ("min" if flipped else "max"))
             out.append(DomainProblem(
                 p.name, "range",
                 f"parameter {p.name} spans [{mlo:g}, {mhi:g}] after mapping, beyond objective input "
-                f"{inp.name}'s domain [{inp.low:g}, {inp.high:g}]", bound if not (below and above) else "min", inp.name))
+                f"{inp.name}'s domain [{inp.low:g}, {inp.high:g}]", bound, inp.name))
     return out
 
 

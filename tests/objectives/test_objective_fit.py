@@ -115,14 +115,17 @@ def test_a_range_beyond_a_real_jobs_inputs_is_refused_at_the_parameter(capsys):
     path = str(ROOT / "examples/katib/random.yaml")
     assert main(["simulate", path, "--objective", "mnist-tfjob"]) == 2
     err = capsys.readouterr().err
-    assert "spec.parameters[1].feasibleSpace.min: parameter momentum spans [0.5, 0.9]" in err
+    assert "spec.parameters[1].feasibleSpace: parameter momentum spans [0.5, 0.9]" in err
     assert main(["simulate", path, "--objective", "mnist-tfjob", "--allow-objective-mismatch=range"]) == 0
 
 
 def test_a_range_partly_outside_names_the_bound_at_fault(tmp_path, capsys):
     exp = _experiment_file(tmp_path, lr=("0.01", "0.9"))
     assert main(["simulate", str(exp), "--objective", "mnist-tfjob"]) == 2
-    assert "spec.parameters[0].feasibleSpace.max" in capsys.readouterr().err
+    assert "spec.parameters[0].feasibleSpace.max: parameter --learning_rate spans" in capsys.readouterr().err
+    exp = _experiment_file(tmp_path, bs=("8", "64"))
+    assert main(["simulate", str(exp), "--objective", "mnist-tfjob"]) == 2
+    assert "spec.parameters[1].feasibleSpace.min: parameter --batch_size spans [8, 64]" in capsys.readouterr().err
 
 
 def test_a_goal_only_noise_reaches_is_a_warning_before_the_run(tmp_path, capsys):
