@@ -34,7 +34,8 @@ from katibsim.scenario.model import (
     Variant,
     WhatIf,
 )
-from katibsim.scenario.preflight import build_run, check_scenario, load_scenarios, problems, read, scenario_from_dict
+from katibsim.scenario.preflight import (build_run, check_scenario, load_scenarios, objective_remarks, problems, read,
+                                        scenario_from_dict)
 from katibsim.scenario.reader import placeholder_template
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "WhatIf",
     "build_run",
     "check_scenario",
+    "objective_remarks",
     "load_scenarios",
     "placeholder_template",
     "problems",
