@@ -54,6 +54,7 @@ def what_if_document(
     InputError when the trials cannot be read or the comparison cannot be made of them, with the
     reader's message (file, item, field)."""
     from katibsim.scenario.reader import read_scenario
+    from katibsim.workload.whatif import variant_entry
 
     what_if: dict[str, Any] = {"trials": _rel(trials, folder)}
     if experiment:
@@ -74,7 +75,7 @@ def what_if_document(
         "description": _description(sc, table_name),
         "what_if": what_if,
         "seeds": doc["seeds"],
-        "variants": [_variant(v) for v in sc.variants],
+        "variants": [variant_entry(v.name, v.algorithm, v.settings, v.overrides) for v in sc.variants],
     }
     return doc, sc
 
@@ -89,17 +90,6 @@ def _description(sc: Scenario, name: str | None) -> str:
     first = (f"What if {name or 'the experiment'} had used Katib's other algorithms, or other parallelTrialCount / "
              "maxTrialCount? Simulated on a surrogate fitted to its real trials; the real run is drawn beside the variants.")
     return f"{first}\n\n{sc.description}" if sc.description else first
-
-
-def _variant(v) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": v.name}
-    if v.algorithm is not None:
-        out["algorithm"] = v.algorithm
-    if v.settings:
-        out["settings"] = dict(v.settings)
-    if v.overrides:
-        out["overrides"] = dict(v.overrides)
-    return out
 
 
 def write_what_if_scenario(

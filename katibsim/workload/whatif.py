@@ -36,6 +36,7 @@ __all__ = [
     "measured_parallelism",
     "plan_variants",
     "real_delays",
+    "variant_entry",
 ]
 
 #: Katib's algorithms a what-if comparison tries on the experiment's space (stock katib-config).
@@ -64,12 +65,19 @@ class PlannedVariant:
 
     def to_scenario(self) -> dict[str, Any]:
         """The variant as a scenario's ``variants`` entry."""
-        out: dict[str, Any] = {"name": self.name}
-        if self.algorithm is not None:
-            out["algorithm"] = self.algorithm
-        if self.overrides:
-            out["overrides"] = dict(self.overrides)
-        return out
+        return variant_entry(self.name, self.algorithm, {}, self.overrides)
+
+
+def variant_entry(name: str, algorithm: str | None, settings: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A scenario's ``variants`` entry, with only the fields that say something."""
+    out: dict[str, Any] = {"name": name}
+    if algorithm is not None:
+        out["algorithm"] = algorithm
+    if settings:
+        out["settings"] = dict(settings)
+    if overrides:
+        out["overrides"] = dict(overrides)
+    return out
 
 
 @dataclass(frozen=True)
