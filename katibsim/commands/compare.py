@@ -37,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--experiment", default=None, metavar="EXP",
                         help="with --what-if: the Experiment the trials came from (kubectl get experiment NAME -o yaml)")
     parser.add_argument("--metric", default=None, metavar="NAME", help="with --what-if: the objective metric, where the trials have several")
+    parser.add_argument("--direction", choices=("maximize", "minimize"), default=None,
+                        help="with --what-if: the metric's direction, for trials that do not say it (a table without its Experiment)")
     parser.add_argument("--algorithms", default=None, metavar="A,B,...",
                         help="with --what-if: the algorithms to try besides the one as run (default: Katib's that apply)")
     parser.add_argument("--out", default="reports", metavar="DIR", help="where results and reports go (default: reports)")
@@ -292,7 +294,7 @@ def _real_run(sc, warnings: list[str]):
     from katibsim.scenario.what_if import read_table
 
     try:
-        table = read_table(sc.what_if.trials, sc.what_if.experiment, sc.what_if.metric)
+        table = read_table(sc.what_if.trials, sc.what_if.experiment, sc.what_if.metric, sc.what_if.direction)
     except KatibsimError as err:
         warnings.append(f"the real run is not drawn: {err}")
         return None
@@ -325,8 +327,8 @@ def run(args: argparse.Namespace) -> int:
         paths.append(str(_write_what_if(args)))
     elif not paths:
         raise InputError("give a scenario file, or --what-if TRIALS (see katibsim compare --help)")
-    elif any(getattr(args, k, None) for k in ("experiment", "metric", "algorithms")):
-        raise InputError("--experiment, --metric and --algorithms go with --what-if TRIALS")
+    elif any(getattr(args, k, None) for k in ("experiment", "metric", "direction", "algorithms")):
+        raise InputError("--experiment, --metric, --direction and --algorithms go with --what-if TRIALS")
     scenarios = _load(paths, args.seeds, None if args.no_limit else args.max_work)
     command = "katibsim " + shlex.join(sys.argv[1:]) if sys.argv and Path(sys.argv[0]).name == "katibsim" else "katibsim compare " + shlex.join(paths)
     plans = {sc.name: plan(sc, args.out) for sc in scenarios}
@@ -375,7 +377,7 @@ def _write_what_if(args: argparse.Namespace) -> Path:
     if args.algorithms is not None and not algorithms:
         raise InputError("--algorithms needs at least one algorithm name")
     path, sc = write_what_if_scenario(args.what_if, args.out, experiment=args.experiment, metric=args.metric,
-                                      algorithms=algorithms, seeds=args.seeds)
+                                      direction=getattr(args, "direction", None), algorithms=algorithms, seeds=args.seeds)
     if not getattr(args, "quiet", False):
         skipped = ", ".join(a for a, _ in sc.what_if.skipped)
         print(f"what-if: {plural(len(sc.variants), 'variant')} ({', '.join(sc.variant_names)})"

@@ -259,17 +259,19 @@ class WhatIf:
     """``what_if:`` of a scenario: the finished run it re-simulates (paths resolved).
 
     ``algorithms``: the algorithms tried besides the one as run (None: Katib's that apply);
-    ``skipped``: what the generated variants left out, (name, reason) each."""
+    ``skipped``: what the generated variants left out, (name, reason) each; ``direction``: the
+    metric's, for trials that do not say it."""
 
     trials: str
     experiment: str | None = None
     metric: str | None = None
     algorithms: tuple[str, ...] | None = None
     skipped: tuple[tuple[str, str], ...] = ()
+    direction: str | None = None  # maximize | minimize, for trials that do not say (a table alone)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"trials": self.trials}
-        for key in ("experiment", "metric"):
+        for key in ("experiment", "metric", "direction"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.algorithms is not None:

@@ -21,7 +21,7 @@ from katibsim.scenario.model import WhatIf
 __all__ = ["FROM_TRIALS", "WHAT_IF_KEYS", "WhatIfSource", "generated_variants", "read_table", "read_what_if"]
 
 FROM_TRIALS = "from-trials"  # the objective fitted to a table of trials (plugin katibsim_plugins.from_trials)
-WHAT_IF_KEYS = frozenset({"trials", "experiment", "metric", "algorithms"})
+WHAT_IF_KEYS = frozenset({"trials", "experiment", "metric", "direction", "algorithms"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class WhatIfSource:
             options["experiment"] = self.what_if.experiment
         if self.what_if.metric:
             options["metric"] = self.what_if.metric
+        if self.what_if.direction:
+            options["direction"] = self.what_if.direction
         return {"name": FROM_TRIALS, "options": options}
 
     def best_value(self, maximize: bool) -> float | None:
@@ -83,6 +85,11 @@ def read_what_if(e: Errors, v: Any, base: Path) -> WhatIfSource | None:
     if metric is not None and (not isinstance(metric, str) or not metric):
         e.add("what_if.metric", "must be a metric name", metric)
         metric = None
+    direction = m.get("direction")
+    if direction is not None and direction not in ("maximize", "minimize"):
+        e.add("what_if.direction", "must be maximize or minimize (the metric's direction, for trials that do not say it)",
+              direction)
+        direction = None
     algorithms = None
     if m.get("algorithms") is not None:
         raw = m["algorithms"]
@@ -93,11 +100,12 @@ def read_what_if(e: Errors, v: Any, base: Path) -> WhatIfSource | None:
     if trials is None or (m.get("experiment") is not None and experiment is None):
         return None
     try:
-        table = read_table(trials, experiment, metric)
+        table = read_table(trials, experiment, metric, direction)
     except KatibsimError as err:
         e.add("what_if.trials", str(err), m["trials"])
         return None
-    return WhatIfSource(WhatIf(trials=trials, experiment=experiment, metric=metric, algorithms=algorithms), table)
+    return WhatIfSource(WhatIf(trials=trials, experiment=experiment, metric=metric, algorithms=algorithms,
+                               direction=direction), table)
 
 
 def _stamp(path: str | None) -> tuple[str, int, int] | None:
@@ -111,19 +119,21 @@ def _stamp(path: str | None) -> tuple[str, int, int] | None:
 
 
 @lru_cache(maxsize=8)
-def _read_once(trials: tuple[str, int, int], experiment: tuple[str, int, int] | None, metric: str | None) -> Any:
+def _read_once(trials: tuple[str, int, int], experiment: tuple[str, int, int] | None, metric: str | None,
+               direction: str | None) -> Any:
     from katibsim.workload.readers import read_trials
 
-    return read_trials(trials[0], experiment=experiment[0] if experiment else None, metric=metric)
+    kw = {"direction": direction} if direction else {}
+    return read_trials(trials[0], experiment=experiment[0] if experiment else None, metric=metric, **kw)
 
 
-def read_table(trials: str, experiment: str | None = None, metric: str | None = None) -> Any:
-    """``read_trials(trials, experiment=, metric=)``, read once per process while the files stay
+def read_table(trials: str, experiment: str | None = None, metric: str | None = None, direction: str | None = None) -> Any:
+    """``read_trials(trials, experiment=, metric=, direction=)``, read once per process while the files stay
     as they are (a comparison reads a what-if scenario's trials several times: the reader, the
     written scenario, the report); the table is frozen, so sharing it is safe."""
     stamp = _stamp(trials)
     assert stamp is not None
-    return _read_once(stamp, _stamp(experiment), metric)
+    return _read_once(stamp, _stamp(experiment), metric, direction)
 
 
 def generated_variants(

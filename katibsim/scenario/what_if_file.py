@@ -47,7 +47,7 @@ def _name(experiment_name: str | None) -> str:
 
 def what_if_document(
     trials: str, folder: Path, *, experiment: str | None = None, metric: str | None = None,
-    algorithms: Sequence[str] | None = None, seeds: int | None = None,
+    direction: str | None = None, algorithms: Sequence[str] | None = None, seeds: int | None = None,
 ) -> tuple[dict[str, Any], Scenario]:
     """The scenario document for a file in ``folder`` (paths relative to it) and the scenario it reads as.
 
@@ -61,6 +61,8 @@ def what_if_document(
         what_if["experiment"] = _rel(experiment, folder)
     if metric:
         what_if["metric"] = metric
+    if direction:
+        what_if["direction"] = direction
     if algorithms is not None:
         what_if["algorithms"] = list(algorithms)
     doc: dict[str, Any] = {"name": "what-if", "what_if": what_if, "seeds": {"count": seeds or DEFAULT_SEEDS}}
@@ -94,7 +96,7 @@ def _description(sc: Scenario, name: str | None) -> str:
 
 def write_what_if_scenario(
     trials: str, out: str | Path, *, experiment: str | None = None, metric: str | None = None,
-    algorithms: Sequence[str] | None = None, seeds: int | None = None,
+    direction: str | None = None, algorithms: Sequence[str] | None = None, seeds: int | None = None,
 ) -> tuple[Path, Scenario]:
     """Write the what-if scenario of ``trials`` to ``out`` and return its path and the scenario read back."""
     import yaml
@@ -107,7 +109,8 @@ def write_what_if_scenario(
             raise InputError(f"{what} {p}: no such file")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    doc, first = what_if_document(trials, folder, experiment=experiment, metric=metric, algorithms=algorithms, seeds=seeds)
+    doc, first = what_if_document(trials, folder, experiment=experiment, metric=metric, direction=direction,
+                                  algorithms=algorithms, seeds=seeds)
     path = folder / f"{doc['name']}.yaml"
     text = _HEADER.format(name=path) + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
     write_atomic(path, text)

@@ -18,7 +18,7 @@ def test_what_if_options_without_what_if(tmp_path, capsys):
     s = tmp_path / "s.yaml"
     s.write_text("name: x\n")
     assert main(["compare", str(s), "--experiment", "e.yaml"]) == 2
-    assert "--experiment, --metric and --algorithms go with --what-if TRIALS" in capsys.readouterr().err
+    assert "--experiment, --metric, --direction and --algorithms go with --what-if TRIALS" in capsys.readouterr().err
 
 
 def test_a_missing_trials_file(tmp_path, capsys):

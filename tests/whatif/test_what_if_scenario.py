@@ -78,6 +78,7 @@ def test_budget_is_what_the_generated_counts_start_from(monkeypatch, tmp_path, t
     ({"trials": "t.yaml", "experment": "e.yaml"}, "what_if.experment", "did you mean experiment"),
     ({"trials": "t.yaml", "algorithms": "tpe"}, "what_if.algorithms", "non-empty list of algorithm names"),
     ({"trials": "t.yaml", "metric": ""}, "what_if.metric", "must be a metric name"),
+    ({"trials": "t.yaml", "direction": "up"}, "what_if.direction", "must be maximize or minimize"),
 ])
 def test_bad_what_if_fields_are_errors_at_their_path(monkeypatch, tmp_path, tbl, block, path, words):
     install_reader(monkeypatch, tbl)
@@ -123,7 +124,7 @@ _VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(key=st.sampled_from(["trials", "experiment", "metric", "algorithms", "extra", None]), value=_VALUES)
+@given(key=st.sampled_from(["trials", "experiment", "metric", "direction", "algorithms", "extra", None]), value=_VALUES)
 def test_any_value_in_what_if_is_reported_never_raised(monkeypatch, tmp_path, key, value):
     install_reader(monkeypatch, timed_table([0.1, 0.2, 0.3], parallel=1))
     block = {"trials": "t.yaml"} if key != "trials" else {}
@@ -192,3 +193,16 @@ def test_the_shipped_trials_alone_make_a_scenario():
     assert sc.variant_names == ("as-run", "tpe", "as-run-parallel-1", "as-run-parallel-6", "as-run-max-40", "as-run-max-160")
     assert sc.target.value == pytest.approx(0.98, abs=1e-3)
     assert dict(sc.what_if.skipped)["grid"].startswith("the space is not finite: --learning_rate")
+
+
+def test_a_table_alone_with_its_direction():
+    """The shipped CSV has no direction: what_if.direction gives it, to the reader and the objective."""
+    trials = ROOT / "examples" / "workload" / "trials.csv"
+    sc, errors = read_scenario({"name": "wi", "what_if": {"trials": str(trials), "direction": "maximize", "algorithms": ["tpe"]}},
+                               file=str(ROOT / "scenarios" / "x.yaml"))
+    assert errors == []
+    assert sc.spec["objective"] == {"type": "maximize", "objectiveMetricName": "accuracy_1"}
+    assert sc.objective.options["direction"] == "maximize" and sc.what_if.direction == "maximize"
+    _, errors = read_scenario({"name": "wi", "what_if": {"trials": str(trials)}}, file=str(ROOT / "scenarios" / "x.yaml"))
+    assert [e.path for e in errors] == ["what_if"]
+    assert "do not say whether accuracy_1 is maximized or minimized" in errors[0].message

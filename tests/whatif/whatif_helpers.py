@@ -47,8 +47,8 @@ def install_reader(monkeypatch, result: Any) -> list[dict[str, Any]]:
     and records each call's arguments."""
     calls: list[dict[str, Any]] = []
 
-    def read_trials(path, *, experiment=None, metric=None):
-        calls.append({"path": str(path), "experiment": experiment, "metric": metric})
+    def read_trials(path, *, experiment=None, metric=None, **kw):
+        calls.append({"path": str(path), "experiment": experiment, "metric": metric, **kw})
         if isinstance(result, BaseException):
             raise result
         return result
