@@ -89,7 +89,9 @@ def _experiment_name(sc: Scenario) -> str | None:
 
 
 def _description(sc: Scenario, name: str | None) -> str:
-    first = (f"What if {name or 'the experiment'} had used Katib's other algorithms, or other parallelTrialCount / "
+    from katibsim.workload.whatif import UNNAMED
+
+    first = (f"What if {name if name and name != UNNAMED else 'the experiment'} had used Katib's other algorithms, or other parallelTrialCount / "
              "maxTrialCount? Simulated on a surrogate fitted to its real trials; the real run is drawn beside the variants.")
     return f"{first}\n\n{sc.description}" if sc.description else first
 

@@ -30,6 +30,7 @@ __all__ = [
     "KATIB_ALGORITHMS",
     "NOT_COMPARED",
     "PlannedVariant",
+    "UNNAMED",
     "WhatIfPlan",
     "experiment_document",
     "kubernetes_name",
@@ -52,6 +53,7 @@ NOT_COMPARED: Mapping[str, str] = {
 }
 
 DEFAULT_PARALLEL = 3  # Katib's default parallelTrialCount
+UNNAMED = "real-run"  # the name of an Experiment made from trials that do not name theirs
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def _parameter(p: Parameter) -> dict[str, Any]:
 def kubernetes_name(text: str) -> str:
     """``text`` as a lowercase RFC 1123 name (what Kubernetes accepts as an Experiment's name)."""
     name = re.sub(r"[^a-z0-9.-]+", "-", text.lower()).strip("-.")[:253].strip("-.")
-    return name or "real-run"
+    return name or UNNAMED
 
 
 def experiment_document(table: TrialTable) -> dict[str, Any]:
@@ -177,7 +179,7 @@ def experiment_document(table: TrialTable) -> dict[str, Any]:
     return {
         "apiVersion": "kubeflow.org/v1beta1",
         "kind": "Experiment",
-        "metadata": {"name": kubernetes_name(table.experiment_name or "real-run")},
+        "metadata": {"name": kubernetes_name(table.experiment_name or UNNAMED)},
         "spec": spec,
     }
 
