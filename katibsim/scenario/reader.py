@@ -222,8 +222,8 @@ def read_scenario(
         simulation = {**what.simulation(), **simulation}  # the real run's delays, unless the scenario says
     target = read_target(e, "target", doc["target"]) if doc.get("target") is not None else None
     if target is None and what is not None:
-        best = what.best_value(_maximize(experiment))
-        target = Target(value=best) if best is not None else None  # "as good as the real run's best"
+        level = what.target_value(_maximize(experiment))
+        target = Target(value=level) if level is not None else None  # as good as the real run's best tenth
     tolerance = 1e-3
     if doc.get("convergence") is not None:
         conv = mapping(e, "convergence", doc["convergence"], allowed={"tolerance"})

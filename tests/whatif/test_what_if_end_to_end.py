@@ -42,7 +42,7 @@ def test_compare_what_if_on_the_shipped_trials(tmp_path, capsys):
     summary = json.loads((out / "what-if-mnist-random" / "summary.json").read_text())
     assert len(summary["real_run"]["values"]) == 80
     assert set(summary["extrapolation"]) == set(summary["variants"])
-    assert summary["target"] == pytest.approx(0.98, abs=1e-3)  # the default target: the real run's best
+    assert 0.95 < summary["target"] < 0.98  # the default target: the level of the real run's best tenth
     # the simulated clock runs at the real one's pace: random at parallel 3 ends near the real 85 s
     ends = summary["metrics"]["as-run"]["end-time"]
     assert 60 <= ends[0] <= 120
