@@ -495,11 +495,15 @@ def _simple_space(caps: Capabilities) -> SearchSpace:
 
 
 def _large_space(caps: Capabilities) -> SearchSpace:
-    """A space with far more than 18 points: a continuous double, or a fine-stepped one."""
+    """A space with far more than 18 points: a continuous double, or a fine-stepped one.
+
+    With a stepped double it has 1001 x 101 x 3 (about 300 000) points: a grid sampler lists and
+    scans every combination on each ask (Optuna's GridSampler does), so ten times that made this one
+    check take half a minute, for no stronger rule."""
     step = "0.001" if caps.double_needs_step else None
     specs = [
         _spec(caps, "x", "double", min="0", max="1", step=step),
-        _spec(caps, "n", "int", min="0", max="1000"),
+        _spec(caps, "n", "int", min="0", max="100" if caps.double_needs_step else "1000"),
         _spec(caps, "optimizer", "categorical", list=("sgd", "adam", "ftrl")),
     ]
     return SearchSpace.from_specs([s for s in specs if s is not None])
