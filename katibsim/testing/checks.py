@@ -544,13 +544,16 @@ def checks_for(
 
     ``skip`` maps a check's name to the reason it is expected to fail; that check's call carries
     the reason as ``call.expected_failure`` (None for the others), and is still run by
-    :func:`check_algorithm` and :func:`parametrize_with_checks` (as an expected failure).
+    :func:`check_algorithm` and :func:`parametrize_with_checks` (as an expected failure). An expected
+    failure is not shrunk: only its verdict is reported, never its minimal example, and shrinking a
+    failing property costs more than finding it.
     """
     expected = _expected(skip)
     out = []
     for check in CHECKS:
         call = functools.partial(
-            check, algorithm_class, settings, max_examples=max_examples, junk_exempt=tuple(junk_exempt), shrink=shrink
+            check, algorithm_class, settings, max_examples=max_examples, junk_exempt=tuple(junk_exempt),
+            shrink=shrink and check.__name__ not in expected,
         )
         functools.update_wrapper(call, check)
         call.expected_failure = expected.get(check.__name__)  # type: ignore[attr-defined]
