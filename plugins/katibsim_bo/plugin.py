@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from katibsim.algorithm import Algorithm, Capabilities, ObjectiveInfo, Trial
@@ -125,6 +124,8 @@ class KatibsimBO(Algorithm):
         if self._design is None or len(self._design) < n:
             rng = np.random.default_rng([self._entropy, 0x5EED])
             if self.config.initial_design == "sobol":
+                from scipy.stats import qmc  # here, not at the top: scipy.stats would cost every katibsim start
+
                 U = qmc.Sobol(self.enc.dim, scramble=True, seed=rng).random_base2(int(math.log2(n)))
             else:
                 U = rng.random((n, self.enc.dim))
