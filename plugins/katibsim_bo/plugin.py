@@ -48,7 +48,9 @@ HEDGE_KINDS = ("ucb", "logei", "pi")
 NEAR_DUPLICATE = 1e-4
 # The matrices here are small (tens to hundreds of rows): a multi-threaded BLAS only adds
 # synchronisation, and on a loaded machine it makes every call many times slower. So the
-# plugin's own linear algebra runs on one thread, whatever the host process set.
+# plugin's own linear algebra runs on one thread, whatever the host process set. The controller
+# sees the BLAS libraries loaded when it is built, so scipy stays imported at the top of gp.py and
+# acquisition.py: imported later, it runs multi-threaded and results change in the tenth digit.
 _THREADS = ThreadpoolController()
 
 
