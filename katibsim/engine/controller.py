@@ -632,6 +632,7 @@ class Controller:
                 message=t.message, value=t.value, metrics=t.metrics, curve=t.curve, created=t.created,
                 started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
                 observation_available=t.obs, output_tail=t.output_tail, output_path=t.output_path,
+                labels=tuple(sorted(t.labels.items())),
             )
             for t in self.trials
         )

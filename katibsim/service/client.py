@@ -93,6 +93,8 @@ class RemoteAlgorithm(Algorithm):
         self.connect_timeout = connect_timeout
         self._message = convert.experiment_message(experiment, self.settings)
         self._requested = 0
+        #: The labels of the last reply, one mapping per assignment (the host's ``last_labels``).
+        self.last_labels: list[dict[str, str]] = []
         self._channel = grpc.insecure_channel(address)
         self._stub = api_grpc.SuggestionStub(self._channel)
         self._wait_until_reachable("ValidateAlgorithmSettings")
@@ -154,8 +156,12 @@ class RemoteAlgorithm(Algorithm):
             current_request_number=count,
             total_request_number=self._requested + count,
         )
+        self.last_labels = []
         reply, trailing = self._call(request)
         assignments = convert.assignments_from_reply(reply, self.space)
+        # The reply's labels, one mapping per assignment: the engine puts them on the trials it
+        # creates, as Katib's controller puts them on the Trials (Katib's PBT sends generation and parent).
+        self.last_labels = convert.labels_from_reply(reply)
         exhausted = trailing.get(EXHAUSTED_HEADER)
         if exhausted is not None and len(assignments) < count:
             self._requested += len(assignments)

@@ -15,12 +15,21 @@ def _simulate(capsys, path, *extra: str) -> tuple[int, str, str]:
     return rc, out, err
 
 
+# Settings an algorithm needs before it runs the small experiment at all (pbt has no defaults).
+SETTINGS = {
+    "pbt": ("suggestion_trial_dir=/var/log/katib/checkpoints/", "n_population=5", "truncation_threshold=0.4"),
+}
+
+
 @pytest.mark.parametrize("name", sorted(plugins.algorithms()))
 def test_served_algorithm_gives_the_in_process_run(name, served, small_experiment, capsys):
     server = served()
     path = small_experiment(name)
-    local = _simulate(capsys, path)
-    remote = _simulate(capsys, path, "--suggestion-service", server.address)
+    settings = [arg for s in SETTINGS.get(name, ()) for arg in ("--algorithm-setting", s)]
+    local = _simulate(capsys, path, *settings)
+    remote = _simulate(capsys, path, *settings, "--suggestion-service", server.address)
+    if name in SETTINGS:
+        assert local[0] == 0, local[2]
     if local[0] == 0:
         assert remote[0] == 0, remote[2]
         assert remote[1] == local[1]
@@ -83,3 +92,26 @@ def test_served_hyperband_gives_the_in_process_run(served, capsys):
     assert local[0] == 0, local[2]
     assert remote[0] == 0, remote[2]
     assert remote[1] == local[1]
+
+
+def test_served_pbt_gives_the_in_process_run(served, capsys):
+    """Katib's pbt example on an objective that resumes from checkpoints: each child trial
+    continues from its parent's, named by the parent label the reply carries (Katib's PBT puts
+    its generation and parent labels in GetSuggestionsReply), so without the labels the served
+    run trains the children from scratch and differs."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "katib" / "simple-pbt-counts-fixed.yaml"
+    server = served()
+    opts = ("--objective", "mnist-tfjob", "--objective-option", "batch_size=100", "--objective-option", "epochs=2")
+    local = _simulate(capsys, path, *opts)
+    remote = _simulate(capsys, path, *opts, "--suggestion-service", server.address)
+    assert local[0] == 0, local[2]
+    assert remote[0] == 0, remote[2]
+    assert remote[1] == local[1]
+    assert server.suggestion.builds == 1
+    # The run reached PBT's later generations, whose trials carry a parent.
+    trials = json.loads(local[1])["trials"]
+    generations = {t["metadata"]["labels"].get("pbt.suggestion.katib.kubeflow.org/generation") for t in trials}
+    assert {"0", "1"} <= generations
