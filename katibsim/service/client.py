@@ -36,6 +36,7 @@ from katibsim.spec.space import Value
 
 KATIB_TIMEOUT = 60.0  # suggestionclient.go: every call gets a 60 s deadline
 UNEXPECTED_TRIALS = "The response contains unexpected trials"
+_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def _go_code(code: grpc.StatusCode) -> str:
@@ -95,6 +96,9 @@ class RemoteAlgorithm(Algorithm):
         self._requested = 0
         #: The labels of the last reply, one mapping per assignment (the host's ``last_labels``).
         self.last_labels: list[dict[str, str]] = []
+        #: The trial names of the last reply ("" where the service left the name to the controller).
+        self.last_trial_names: list[str] = []
+        self._named: set[str] = set()  # every name a reply gave
         self._channel = grpc.insecure_channel(address)
         self._stub = api_grpc.SuggestionStub(self._channel)
         self._wait_until_reachable("ValidateAlgorithmSettings")
@@ -156,12 +160,13 @@ class RemoteAlgorithm(Algorithm):
             current_request_number=count,
             total_request_number=self._requested + count,
         )
-        self.last_labels = []
+        self.last_labels, self.last_trial_names = [], []
         reply, trailing = self._call(request)
         assignments = convert.assignments_from_reply(reply, self.space)
         # The reply's labels, one mapping per assignment: the engine puts them on the trials it
         # creates, as Katib's controller puts them on the Trials (Katib's PBT sends generation and parent).
         self.last_labels = convert.labels_from_reply(reply)
+        names = self._trial_names(reply, trials)
         exhausted = trailing.get(EXHAUSTED_HEADER)
         if exhausted is not None and len(assignments) < count:
             self._requested += len(assignments)
@@ -174,7 +179,33 @@ class RemoteAlgorithm(Algorithm):
                 fix="the suggestion service must answer exactly current_request_number assignments",
             )
         self._requested += count
+        self.last_trial_names = names
+        self._named.update(n for n in names if n)
         return assignments
+
+    def _trial_names(self, reply: api.GetSuggestionsReply, trials: Sequence[Trial]) -> list[str]:
+        """The reply's ``trial_name`` of each assignment, which Katib's controller uses as the new
+        Trial's name. A name Kubernetes refuses, or one a Trial already has, means the Trial is
+        never created and Katib's controller fails the same way on every reconcile."""
+        names = [pa.trial_name for pa in reply.parameter_assignments]
+        taken = self._named | {t.name for t in trials}
+        for n in names:
+            if not n:
+                continue
+            why = None
+            if len(n) > 253 or not _NAME_RE.fullmatch(n):
+                why = (f"trial name {n!r} from the service at {self.address} is not a valid Kubernetes object name "
+                       "(lowercase RFC 1123 subdomain, at most 253 characters)")
+            elif n in taken:
+                why = f"the service at {self.address} named a new trial {n!r}, the name of an existing Trial"
+            if why is not None:
+                raise SuggestionServiceFailure(
+                    f'trials.kubeflow.org "{n}" cannot be created',
+                    why=why + "; Katib's experiment controller fails to create it and retries on every reconcile",
+                    fix="the suggestion service must give each new trial a new, valid name, or leave trial_name empty",
+                )
+            taken.add(n)
+        return names
 
     def _call(self, request: api.GetSuggestionsRequest) -> tuple[api.GetSuggestionsReply, dict[str, str]]:
         deadline = time.monotonic() + self.connect_timeout
