@@ -6,6 +6,12 @@ is one ``GetSuggestions`` with the Experiment, the trials converted as Katib con
 ``current_request_number = count`` and ``total_request_number`` = every assignment asked of it so
 far plus ``count`` (the Suggestion's ``spec.requests``). Answers are handled as Katib handles them:
 
+* each assignment's ``labels`` and ``trial_name`` go to the trial the engine creates for it
+  (:attr:`RemoteAlgorithm.last_labels`, :attr:`RemoteAlgorithm.last_trial_names`); a name Kubernetes
+  would refuse is a :class:`SuggestionServiceFailure`;
+* the reply's ``algorithm`` settings are kept as the Suggestion's ``status.algorithmSettings`` and
+  merged into the settings of every later request;
+
 * ``INVALID_ARGUMENT`` / ``UNKNOWN`` from validation: the Suggestion (so the Experiment) fails with
   ``Validation failed: ValidateAlgorithmSettings Error: <message>`` (SpecError, exit 1);
 * a failing ``GetSuggestions``: :class:`SuggestionServiceFailure` (Katib logs the error and retries
@@ -99,6 +105,8 @@ class RemoteAlgorithm(Algorithm):
         #: The trial names of the last reply ("" where the service left the name to the controller).
         self.last_trial_names: list[str] = []
         self._named: set[str] = set()  # every name a reply gave
+        #: The Suggestion's ``status.algorithmSettings``: what the replies' ``algorithm`` set.
+        self.status_algorithm_settings: dict[str, str] = {}
         self._channel = grpc.insecure_channel(address)
         self._stub = api_grpc.SuggestionStub(self._channel)
         self._wait_until_reachable("ValidateAlgorithmSettings")
@@ -179,9 +187,22 @@ class RemoteAlgorithm(Algorithm):
                 fix="the suggestion service must answer exactly current_request_number assignments",
             )
         self._requested += count
+        self._update_status_settings(reply)
         self.last_trial_names = names
         self._named.update(n for n in names if n)
         return assignments
+
+    def _update_status_settings(self, reply: api.GetSuggestionsReply) -> None:
+        """``updateAlgorithmSettings`` on an accepted reply, then, for the next request,
+        ``appendAlgorithmSettingsFromSuggestion``: each status setting overwrites the experiment's
+        setting of its name, or is appended."""
+        changed = False
+        for setting in reply.algorithm.algorithm_settings:
+            if self.status_algorithm_settings.get(setting.name) != setting.value:
+                self.status_algorithm_settings[setting.name] = setting.value
+                changed = True
+        if changed:
+            self._message = convert.experiment_message(self.experiment, {**self.settings, **self.status_algorithm_settings})
 
     def _trial_names(self, reply: api.GetSuggestionsReply, trials: Sequence[Trial]) -> list[str]:
         """The reply's ``trial_name`` of each assignment, which Katib's controller uses as the new

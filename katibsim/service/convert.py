@@ -71,9 +71,9 @@ def _invert(table: Mapping[str, int]) -> dict[int, str]:
 def experiment_message(experiment: Experiment, settings: Mapping[str, str] | None = None) -> api.Experiment:
     """``ConvertExperiment``: the Experiment as Katib's controller sends it to a service.
 
-    ``settings`` replaces ``spec.algorithm.algorithmSettings`` (katibsim's ``--algorithm-setting``);
-    Katib itself appends the Suggestion's ``status.algorithmSettings`` here, which katibsim's
-    algorithms never set.
+    ``settings`` replaces ``spec.algorithm.algorithmSettings`` (katibsim's ``--algorithm-setting``,
+    and the Suggestion's ``status.algorithmSettings`` merged in, as ``SyncAssignments`` does before
+    every request: :class:`katibsim.service.client.RemoteAlgorithm` passes them).
     """
     spec = experiment.spec
     obj = spec.objective or ObjectiveSpec()
