@@ -5,7 +5,6 @@ finished trials looked up by that name): katibsim's controller uses the names, a
 from __future__ import annotations
 
 import json
-from concurrent import futures
 
 import grpc
 import pytest
@@ -45,23 +44,6 @@ class Naming(api_grpc.SuggestionServicer):
         return api.GetSuggestionsReply(parameter_assignments=out)
 
 
-@pytest.fixture
-def naming_service():
-    servers = []
-
-    def start(servicer: Naming) -> str:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        api_grpc.add_SuggestionServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        servers.append(server)
-        return f"127.0.0.1:{port}"
-
-    yield start
-    for s in servers:
-        s.stop(grace=None).wait()
-
-
 def _simulate(capsys, path, address):
     rc = main(["simulate", str(path), "--objective", "branin", "-o", "json", "--seed", "3",
                "--suggestion-service", address])
@@ -69,9 +51,9 @@ def _simulate(capsys, path, address):
     return rc, out, err
 
 
-def test_the_controller_names_trials_as_the_service_says(naming_service, small_experiment, capsys):
+def test_the_controller_names_trials_as_the_service_says(fake, small_experiment, capsys):
     servicer = Naming()
-    rc, out, err = _simulate(capsys, small_experiment("random"), naming_service(servicer))
+    rc, out, err = _simulate(capsys, small_experiment("random"), fake(servicer))
     assert rc == 0, err
     doc = json.loads(out)
     names = [t["metadata"]["name"] for t in doc["trials"]]
@@ -85,7 +67,7 @@ def test_the_controller_names_trials_as_the_service_says(naming_service, small_e
     (lambda exp, n: "Not_A_Name", "not a valid Kubernetes object name"),
     (lambda exp, n: f"{exp}-same", "the name of an existing Trial"),
 ])
-def test_a_name_kubernetes_refuses_is_a_service_failure(naming_service, small_experiment, capsys, name, words):
-    rc, out, err = _simulate(capsys, small_experiment("random"), naming_service(Naming(name)))
+def test_a_name_kubernetes_refuses_is_a_service_failure(fake, small_experiment, capsys, name, words):
+    rc, out, err = _simulate(capsys, small_experiment("random"), fake(Naming(name)))
     text = out + err
     assert "cannot be created" in text and words in text
