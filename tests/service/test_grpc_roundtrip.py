@@ -104,7 +104,8 @@ def test_served_pbt_gives_the_in_process_run(served, capsys):
 
     path = Path(__file__).resolve().parents[2] / "examples" / "katib" / "simple-pbt-counts-fixed.yaml"
     server = served()
-    opts = ("--objective", "mnist-tfjob", "--objective-option", "batch_size=100", "--objective-option", "epochs=2")
+    opts = ("--objective", "mnist-tfjob", "--objective-option", "batch_size=100", "--objective-option", "epochs=2",
+            "--allow-objective-mismatch=metric,range")
     local = _simulate(capsys, path, *opts)
     remote = _simulate(capsys, path, *opts, "--suggestion-service", server.address)
     assert local[0] == 0, local[2]
