@@ -393,8 +393,12 @@ class Controller:
         labels = getattr(self.algorithm, "last_labels", None)
         if not labels or len(labels) != len(assignments):
             labels = None
+        # Trial names the service chose (a reply's trial_name; Katib's PBT names its trials), "" for none.
+        given = getattr(self.algorithm, "last_trial_names", None)
+        if not given or len(given) != len(assignments):
+            given = None
         for k, (a, key) in enumerate(zip(assignments, keys)):
-            self._create_trial(a, key, rules, now, labels[k] if labels else None)
+            self._create_trial(a, key, rules, now, labels[k] if labels else None, given[k] if given else None)
         active = self.active
         if active > self.max_concurrent:
             self.max_concurrent = active
@@ -426,9 +430,14 @@ class Controller:
                       "when no trial was left running")
 
     def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float,
-                      labels: dict[str, str] | None = None) -> None:
-        """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order."""
-        name = self.names()
+                      labels: dict[str, str] | None = None, name: str | None = None) -> None:
+        """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order;
+        ``name`` the service's name for the trial (``SyncAssignments``: the reply's ``trial_name``
+        when set, else ``<experiment>-<8 random characters>``)."""
+        if name:
+            self.names.used.add(name)
+        else:
+            name = self.names()
         strings = tuple(zip(self._param_names, key))
         st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
         if labels:
@@ -632,6 +641,7 @@ class Controller:
                 message=t.message, value=t.value, metrics=t.metrics, curve=t.curve, created=t.created,
                 started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
                 observation_available=t.obs, output_tail=t.output_tail, output_path=t.output_path,
+                labels=tuple(sorted(t.labels.items())),
             )
             for t in self.trials
         )

@@ -72,10 +72,14 @@ class TrialResult:
     # file holding all of it.
     output_tail: tuple[str, ...] = ()
     output_path: str | None = None
+    #: The labels the algorithm gave the trial (Katib's PBT: generation and parent), sorted by key.
+    labels: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = self._dict()
         # Only when set, so simulated results keep their exact bytes.
+        if self.labels:
+            d["labels"] = dict(self.labels)
         if self.output_tail:
             d["output_tail"] = list(self.output_tail)
         if self.output_path is not None:
@@ -121,6 +125,7 @@ class TrialResult:
             observation_available=bool(d.get("observation_available", False)),
             output_tail=tuple(str(x) for x in d.get("output_tail", ())),
             output_path=d.get("output_path"),
+            labels=tuple(sorted((str(k), str(v)) for k, v in (d.get("labels") or {}).items())),
         )
 
 
