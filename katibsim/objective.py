@@ -58,7 +58,9 @@ class Evaluation:
     step, ``(step, value)``, whose last entry equals ``value`` when present; ``duration`` the
     simulated seconds of training (start-up delay excluded: the backend adds it);
     ``metrics`` additional metrics by name; ``checkpoint`` where training ended (None: the
-    objective keeps none, and a child trial of this one starts from scratch).
+    objective keeps none, and a child trial of this one starts from scratch); ``extrapolated``
+    the point lies outside what the objective knows (an objective fitted to data: outside the
+    region its data covers), so the value is a guess; the run counts such trials.
     """
 
     value: float
@@ -66,6 +68,7 @@ class Evaluation:
     duration: float = 60.0
     metrics: Mapping[str, float] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
+    extrapolated: bool = False
 
 
 class Objective(ABC):
