@@ -32,7 +32,9 @@ class ObservedTrial:
     ``(step, value)`` reports of the objective metric when the source has them (katibsim's
     results, a table's per-step columns; Katib's Trial objects do not carry them); ``created``,
     ``started``, ``ended``: seconds after the first trial of the table was created (None when the
-    source has no times); ``metrics``: other metrics by name (their latest value).
+    source has no times); ``metrics``: other metrics by name (their latest value);
+    ``reported_duration``: the trial's duration in seconds when the source states it (a table's
+    ``duration`` column) rather than giving its times.
     """
 
     name: str
@@ -44,6 +46,7 @@ class ObservedTrial:
     started: float | None = None
     ended: float | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    reported_duration: float | None = None
 
     @property
     def usable(self) -> bool:
@@ -52,7 +55,9 @@ class ObservedTrial:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start (or creation) to the end, None when the source has no times."""
+        """The stated duration, else seconds from start (or creation) to the end; None without either."""
+        if self.reported_duration is not None:
+            return self.reported_duration
         begin = self.started if self.started is not None else self.created
         if begin is None or self.ended is None:
             return None
