@@ -49,7 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     pred = sub.add_parser("predict", help="mean and interval of a new trial at given points",
                           description="Predict a new trial's value at given points with a fitted surrogate.")
     pred.add_argument("model", metavar="MODEL", help="a model file from `surrogate fit --model` (or a trials file, fitted now)")
-    pred.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...", help="one point (repeatable)")
+    pred.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                      help="one point (repeatable); names starting with dashes: --at=--lr=0.01,--batch=32")
     pred.add_argument("--points", metavar="FILE.csv", help="points, one per row, a header row of parameter names")
     pred.add_argument("--level", type=float, default=0.95, help="central interval probability (default 0.95)")
     pred.add_argument("-o", "--output", choices=("table", "json"), default="table")

@@ -9,8 +9,8 @@ does not say). Metric name and direction come from the data; the inputs are the 
 parameters with the region the trials cover as bounds; the optimum is the best predicted mean
 over that region (approximate: the trials and a Sobol sample of the region are searched).
 
-A trial: value = predicted mean + ``noise_scale`` x noise, kept within the values the trials
-reported (no simulated run beats every real one through noise alone); a learning curve from the curve model
+A trial: value = predicted mean + ``noise_scale`` x noise, mirrored back into the range of the
+values the trials reported (no simulated run beats every real one through noise alone); a learning curve from the curve model
 (its metric strategy's value is the trial's value) or a single report when the trials had no
 curves; a duration from the duration model, or 60 s when the trials had no times. A point outside
 the covered region is marked ``extrapolated``.
@@ -41,6 +41,14 @@ OPTIONS: Mapping[str, str] = {
     "direction": "maximize or minimize, only when the data does not say",
 }
 DEFAULT_DURATION = 60.0
+
+
+def reflect(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` mirrored at ``low`` / ``high`` back into the range (then clipped): no mass piles up
+    on the edge, as clipping would make (many trials tied at exactly the best value)."""
+    v = np.where(values > high, 2 * high - values, values)
+    v = np.where(v < low, 2 * low - v, v)
+    return np.clip(v, low, high)
 
 
 def _input(c: Column) -> ObjectiveInput:
@@ -109,9 +117,9 @@ class FromTrials(Objective):
         q = s.encoding.encode([point])[0]
         low, high = s.value_range
         value = float(s.mean(q[None, :])[0]) + self.noise_scale * s.noise_sd * float(rng.standard_normal())
-        value = min(max(value, low), high)
+        value = float(reflect(np.array([value]), low, high)[0])
         if s.curve is not None:
-            values = np.clip(s.curve.simulate(q, value, rng, self.noise_scale), low, high)
+            values = reflect(s.curve.simulate(q, value, rng, self.noise_scale), low, high)
             curve = tuple((int(round(step)), float(v)) for step, v in zip(s.curve.steps, values))
             value = curve[-1][1]
         else:

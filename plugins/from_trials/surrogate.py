@@ -103,10 +103,10 @@ class Surrogate:
     def best(self, direction: str) -> tuple[float, dict[str, Any]]:
         """The best predicted mean over the covered region (approximate: the trials and a Sobol sample)."""
         points = candidate_points(self.encoding, OPTIMUM_CANDIDATES)
-        mean = self.mean(np.vstack([self.X, self.encoding.encode(points)]))
-        k = int(np.argmax(mean) if direction == "maximize" else np.argmin(mean))
+        raw = self.model.mean(np.vstack([self.X, self.encoding.encode(points)]))
+        k = int(np.argmax(raw) if direction == "maximize" else np.argmin(raw))  # where the model peaks
         at = decode(self.encoding, self.X[k]) if k < len(self.X) else points[k - len(self.X)]
-        return float(mean[k]), at
+        return float(np.clip(raw[k], self.y.min(), self.y.max())), at
 
     # -- the model file ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
