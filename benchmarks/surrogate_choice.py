@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in ("gp", "forest"):
             t0 = time.process_time()
             q = cross_validate(s.X, s.y, kind)
-            name = Path(table.source).name if table.source.endswith((".yaml", ".json", ".csv")) else table.source
+            name = table.source if table is not tables[0] else f"real trials: {Path(args.trials).name}"
             print(f"{name:55s} {kind:6s} {q.trials:3d} {q.spearman:8.3f} {q.rmse:9.4g} {q.mae:9.4g} "
                   f"{q.coverage80:5.2f} {q.coverage95:5.2f}  {time.process_time() - t0:.1f}")
     return 0
