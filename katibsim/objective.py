@@ -13,6 +13,23 @@ A trial whose labels name a parent (:data:`PARENT_LABEL`, the label Katib's PBT 
 child trial, whose checkpoint directory it copies from the parent's) is evaluated with
 :meth:`Objective.resume` from the parent's checkpoint: it continues training, with its own
 hyperparameters, from where the parent stopped. Objectives without checkpoints ignore both.
+
+What an objective measures (``docs/objectives.md#what-an-objective-measures``): ``metric_name`` and
+``direction`` are its main metric; :attr:`Objective.reports` lists the other metrics it reports
+(:attr:`Evaluation.metrics` keys, with their own direction and optimum); :attr:`Objective.generic`
+says whether these names mean anything. A test function (branin, ackley, ...) is *generic*: it
+stands for any metric of any job, so an experiment's ``objectiveMetricName`` and parameter ranges
+are not compared with it (only its direction is). An objective that models a real job
+(``mnist-tfjob``, one fitted to real trials) is not generic: an experiment asking it for a metric it
+does not report, or for parameter values beyond its inputs' bounds, is a mismatch
+(:mod:`katibsim.engine.mismatch`). An experiment whose objective metric is one of ``reports``
+collects that metric: the engine evaluates :func:`katibsim.objective_view.for_metric`'s view.
+
+An objective fitted to data declares the same facts from the data: ``metric_name`` and
+``direction`` the experiment's that produced it, ``generic = False``, and ``inputs`` whose bounds
+are the region where it accepts suggestions (the checked range: the Experiment's feasible space
+when it is known, else the region its trials cover). Points inside those bounds but outside the
+data are its own business (an objective that counts extrapolation flags them in its evaluations).
 """
 
 from __future__ import annotations
@@ -37,6 +54,19 @@ PARENT_LABEL = "pbt.suggestion.katib.kubeflow.org/parent"
 
 
 @dataclass(frozen=True)
+class ReportedMetric:
+    """A metric an objective reports besides its main one (a key of :attr:`Evaluation.metrics`).
+
+    ``direction``: "minimize" or "maximize" when the metric has a meaning (a loss is minimised),
+    "" when it has none; ``optimum``: its best noise-free value, None when unknown.
+    """
+
+    name: str
+    direction: str = ""
+    optimum: float | None = None
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """Where one trial's training ended, for a child trial to continue from.
 
@@ -57,7 +87,9 @@ class Evaluation:
     ``value`` is the final reported objective metric (noise included); ``curve`` the reports per
     step, ``(step, value)``, whose last entry equals ``value`` when present; ``duration`` the
     simulated seconds of training (start-up delay excluded: the backend adds it);
-    ``metrics`` additional metrics by name; ``checkpoint`` where training ended (None: the
+    ``metrics`` additional metrics by name (their final values); ``curves`` the per-step reports
+    of some of them, ``{name: ((step, value), ...)}`` (optional: a metric without a curve is
+    reported once, at the last step); ``checkpoint`` where training ended (None: the
     objective keeps none, and a child trial of this one starts from scratch); ``extrapolated``
     the point lies outside what the objective knows (an objective fitted to data: outside the
     region its data covers), so the value is a guess; the run counts such trials.
@@ -68,6 +100,7 @@ class Evaluation:
     duration: float = 60.0
     metrics: Mapping[str, float] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
+    curves: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
     extrapolated: bool = False
 
 
@@ -80,6 +113,12 @@ class Objective(ABC):
     inputs: tuple[ObjectiveInput, ...] = ()
     optimum: float | None = None  # best achievable value of the noise-free function
     optimum_at: tuple[Mapping[str, float], ...] = ()
+    #: The other metrics ``evaluate`` reports in ``Evaluation.metrics`` (name, direction, optimum).
+    reports: tuple[ReportedMetric, ...] = ()
+    #: True: a test function standing for any metric (its metric name and input bounds are
+    #: conventions, not facts); False: it models a real job, whose metric names, direction and
+    #: input ranges mean something and are checked against the experiment.
+    generic: bool = True
 
     @abstractmethod
     def evaluate(self, x: Mapping[str, Any], rng) -> Evaluation:
@@ -94,6 +133,22 @@ class Objective(ABC):
         import numpy as np
 
         return self.evaluate(x, np.random.default_rng(0)).value
+
+    def noise_free_metric(self, metric: str, x: Mapping[str, Any]) -> float:
+        """The noise-free value of the reported metric ``metric`` at ``x``; default: its value in an
+        evaluation with a fixed generator (override where the objective knows the mean)."""
+        import numpy as np
+
+        if metric == self.metric_name:
+            return self.noise_free(x)
+        return float(self.evaluate(x, np.random.default_rng(0)).metrics[metric])
+
+    def reported(self, metric: str) -> ReportedMetric | None:
+        """What the objective says about ``metric``: its main metric or one of ``reports``; None
+        when it does not report it."""
+        if metric == self.metric_name:
+            return ReportedMetric(self.metric_name, self.direction, self.optimum)
+        return next((m for m in self.reports if m.name == metric), None)
 
     def regret(self, value: float) -> float | None:
         """Simple regret of ``value`` against the optimum (>= 0), None when the optimum is unknown."""

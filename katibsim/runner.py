@@ -181,6 +181,7 @@ def simulate_envelope(task: RunTask) -> dict[str, Any]:
             mapping=mapping,
             algorithm=algorithm,
             objective_options=dict(sc.objective.options),
+            allow_mismatch=sc.objective.mismatch,
         )
     same_direction = objective.direction == ("maximize" if result.maximize else "minimize")
     return {

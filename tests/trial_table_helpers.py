@@ -27,11 +27,15 @@ def smooth_mean(lr: float, batch: float) -> float:
 
 
 def smooth_table(n: int = 40, noise: float = 0.01, seed: int = 0, steps: int = 5, times: bool = True,
-                 extra: tuple[ObservedTrial, ...] = ()) -> TrialTable:
+                 extra: tuple[ObservedTrial, ...] = (), lr_span: tuple[float, float] = (-4, 0),
+                 declared: bool = False, loss: bool = False) -> TrialTable:
+    """``lr_span``: log10 range the trials' learning rates are drawn from; ``declared``: the space
+    comes from an Experiment (lr 1e-4..1, batch 8..256); ``loss``: the trials also report a loss
+    that falls as the accuracy rises."""
     rng = np.random.default_rng(seed)
     trials = []
     for k in range(n):
-        lr = 10 ** rng.uniform(-4, 0)
+        lr = 10 ** rng.uniform(*lr_span)
         batch = int(rng.integers(8, 257))
         value = smooth_mean(lr, batch) + noise * rng.standard_normal()
         curve = tuple((s, value - 0.2 * (steps - s) / steps + 0.002 * rng.standard_normal())
@@ -39,10 +43,12 @@ def smooth_table(n: int = 40, noise: float = 0.01, seed: int = 0, steps: int = 5
         if curve:  # the metric strategy is max: the value is the curve's best point
             value = max(v for _, v in curve)
         start = 10.0 * k
+        metrics = {"loss": 1.0 - value + 0.01 * rng.standard_normal()} if loss else {}
         trials.append(ObservedTrial(f"t{k}", {"lr": repr(lr), "batch": str(batch)}, "Succeeded", value, curve,
                                     created=start if times else None, started=start if times else None,
-                                    ended=start + 5.0 + 0.2 * batch if times else None))
-    return TrialTable("smooth.csv", "accuracy", "maximize", SPACE, tuple(trials) + extra)
+                                    ended=start + 5.0 + 0.2 * batch if times else None, metrics=metrics))
+    return TrialTable("smooth.csv", "accuracy", "maximize", SPACE, tuple(trials) + extra,
+                      declared=frozenset({"lr", "batch"}) if declared else frozenset())
 
 
 def categorical_table(n: int = 30, seed: int = 1) -> TrialTable:

@@ -142,7 +142,10 @@ class SimBackend(Backend):
             name = self.objective.name or type(self.objective).__name__
             raise ContractError(f"objective {name} returned duration {ev.duration!r} for {launch.name}; expected seconds >= 0")
         curve = tuple((int(s), float(v)) for s, v in ev.curve) if ev.curve else ((1, value),)
-        return value, duration, curve, ev.metrics, bool(getattr(ev, "extrapolated", False))
+        extra = {m: tuple((int(s), float(v)) for s, v in ev.curves[m]) if ev.curves.get(m) else None
+                 for m in (ev.metrics or {})}
+        return (value, duration, curve, {m: (float(v), extra[m]) for m, v in (ev.metrics or {}).items()},
+                bool(getattr(ev, "extrapolated", False)))
 
     def _plan(self, launch: TrialLaunch, now: float) -> _Plan:
         value, duration, curve, extra, extrapolated = self._evaluate(launch)
@@ -198,7 +201,8 @@ class SimBackend(Backend):
             msg = f"simulated crash after {crash_at} of {n} reports ({why})"
             return _Plan(TrialEvent(name=launch.name, time=crash_time, outcome=Outcome.FAILED, reports=reports,
                                 started=started, message=msg), report_times)
-        reports = {m: ((last_step, float(v)),) for m, v in extras.items()}
+        # Another metric the objective reports: its own curve when it has one, else one final report.
+        reports = {m: (c or ((last_step, v),)) for m, (v, c) in extras.items()}
         if lost_metrics:
             reports[self.metric] = ((last_step, UNAVAILABLE),)
             return _Plan(TrialEvent(name=launch.name, time=end, outcome=Outcome.METRICS_UNAVAILABLE, reports=reports, started=started,

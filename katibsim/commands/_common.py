@@ -44,6 +44,45 @@ def option_errors(option: str) -> Iterator[None]:
         raise InputError("\n".join(f"{option}: {e.render()}" for e in err.errors)) from None
 
 
+def add_mismatch_option(parser) -> None:
+    """``--allow-objective-mismatch [KINDS]``: an objective that does not fit the experiment is a
+    note, not an error (docs/objectives.md#when-the-objective-does-not-fit)."""
+    parser.add_argument("--allow-objective-mismatch", nargs="?", const="intended", default=None, metavar="KINDS",
+                        help="run although the objective does not fit the experiment (direction, metric, range; "
+                             "comma-separated; default all): the mismatch becomes a note of the run")
+
+
+def allowed_mismatches(value: str | None) -> frozenset[str]:
+    """The kinds ``--allow-objective-mismatch`` declares intended (exit 2 for an unknown kind)."""
+    from katibsim.engine.mismatch import KINDS, allowed_kinds
+
+    if value is None:
+        return frozenset()
+    if value == "intended":
+        return allowed_kinds(True)
+    kinds = [k.strip() for k in value.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise InputError(f"--allow-objective-mismatch {value!r}: expected a comma-separated list of "
+                         f"{', '.join(KINDS)} (or nothing: all of them)")
+    return allowed_kinds(kinds)
+
+
+def warn_unreachable_goal(experiment, objective) -> None:
+    """A goal only noise can reach (beyond the objective's noise-free optimum), on stderr, as the
+    validation warnings are."""
+    from katibsim.engine.mismatch import goal_beyond_optimum
+    from katibsim.objective_view import for_metric
+
+    spec = experiment.spec.objective
+    if spec is None or spec.goal is None:
+        return
+    why = goal_beyond_optimum(float(spec.goal), spec.type == "maximize", for_metric(objective, spec.objective_metric_name))
+    if why:
+        where = f"{experiment.source_file}: " if experiment.source_file else ""
+        print(f"warning: {where}spec.objective.goal: goal {why}", file=sys.stderr)
+
+
 def pairs(items: list[str], what: str) -> dict[str, str]:
     """``KEY=VALUE`` options (``what`` names the option in the error) as a dict, both sides trimmed."""
     out: dict[str, str] = {}

@@ -94,6 +94,10 @@ def _load(paths: Sequence[str], seeds: int | None, max_work: int | None):
         if sc.name in names and (sc.file != names[sc.name] or paths.count(str(sc.file)) > 1):
             errors.append(FieldError("name", f"scenario {sc.name!r} is also defined in {names[sc.name]}; reports would collide", sc.file, sc.name))
         names.setdefault(sc.name, sc.file or "?")
+    # Warnings (a goal only noise can reach) are printed and do not stop the comparison.
+    for e in [e for e in errors if e.severity == "warning"]:
+        print(e.render(), file=sys.stderr)
+    errors = [e for e in errors if e.severity != "warning"]
     if errors or unreadable or refused is not None:
         for text in unreadable:
             print(f"error: {text}", file=sys.stderr)
@@ -250,6 +254,7 @@ def build_model(sc, tasks, command: str):
     from katibsim.report.introspect import choose_run, introspect_run
     from katibsim.report.katib_failures import katib_service_failures
     from katibsim.runner import collect
+    from katibsim.scenario import objective_remarks
 
     chosen = choose_run(sc)
     # Only the run drawn step by step is kept whole; the others are read into the report's view.
@@ -265,7 +270,8 @@ def build_model(sc, tasks, command: str):
             except KatibsimError as err:
                 warnings.append(f"no step-by-step pictures: {err}")
     return build_report(sc, runs, results, _provenance(sc, command), introspection=intro, metric_name=sc.metric_name,
-                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()))
+                        warnings=warnings, katib_failures=katib_service_failures(envelopes.values()),
+                        objective_remarks=objective_remarks(sc))
 
 
 def _report_one(work) -> Any:

@@ -28,7 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, option_errors, pairs
+from katibsim.commands._common import (add_mismatch_option, allowed_mismatches, comment, katib_objects, katib_yaml,
+                                       load_valid_experiment, option_errors, pairs, warn_unreachable_goal)
 from katibsim.errors import InputError, KatibsimError
 
 NAME = "run"
@@ -57,6 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective", metavar="NAME", help="sim backend: the simulated objective")
     parser.add_argument("--objective-option", action="append", default=[], metavar="KEY=VALUE",
                         help="sim backend: an option of the objective; repeatable")
+    add_mismatch_option(parser)
     parser.add_argument("-o", "--output", choices=("yaml", "json", "table"), default="yaml", help="output format (default yaml)")
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not report trials as they start and end (stderr)")
@@ -130,8 +132,9 @@ def run(args: argparse.Namespace) -> int:
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     if args.backend == "sim":
         return _run_sim(args, experiment, settings)
-    if args.objective or args.objective_option:
-        raise InputError("--objective and --objective-option are for --backend sim; a local run trains for real")
+    if args.objective or args.objective_option or args.allow_objective_mismatch:
+        raise InputError("--objective, --objective-option and --allow-objective-mismatch are for --backend sim; "
+                         "a local run trains for real")
 
     from katibsim import plugins
     from katibsim.backends.execute import execute
@@ -195,9 +198,15 @@ def _run_sim(args, experiment, settings) -> int:
         raise _missing_objective(args, experiment)
     if args.timeout is not None or args.resume or args.out:
         raise InputError("--timeout, --out and --resume are for real backends; --backend sim runs on a simulated clock")
-    result = simulate(experiment, args.objective, seed=args.seed or 0, mapping=args.map or None,
+    from katibsim import plugins
+
+    allow = allowed_mismatches(args.allow_objective_mismatch)
+    objective_options = pairs(args.objective_option, "--objective-option")
+    objective = plugins.get_objective(args.objective, **objective_options)
+    warn_unreachable_goal(experiment, objective)
+    result = simulate(experiment, objective, seed=args.seed or 0, mapping=args.map or None,
                       algorithm=args.algorithm, algorithm_settings=settings,
-                      objective_options=pairs(args.objective_option, "--objective-option"), validate=False)
+                      objective_options=objective_options, validate=False, allow_mismatch=allow)
     _print(args, experiment, result, out=None, wall=None)
     return 0
 

@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from katibsim.commands._common import comment, katib_objects, katib_yaml, load_valid_experiment, option_errors, pairs
+from katibsim.commands._common import (add_mismatch_option, allowed_mismatches, comment, katib_objects, katib_yaml,
+                                       load_valid_experiment, option_errors, pairs, warn_unreachable_goal)
 from katibsim.errors import InputError
 
 NAME = "simulate"
@@ -52,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "unbounded_trial_limit, start_time; repeatable")
     parser.add_argument("--corrected", action="store_true",
                         help="correct Katib's known defects instead of reproducing them (katib_compat=false)")
+    add_mismatch_option(parser)
     parser.add_argument("--trial-objects", action="store_true", help="with -o yaml, also print every Trial object")
     parser.add_argument("--result", metavar="FILE", help="also write the complete run result as JSON to FILE")
     from katibsim.scenario.work import DEFAULT_MAX_WORK
@@ -175,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     settings = pairs(args.algorithm_setting, "--algorithm-setting") if args.algorithm_setting else None
     with option_errors("--objective"):
         objective, objective_options, notes = fit_objective(experiment, args.objective, objective_options, args.map or None)
+    allow = allowed_mismatches(args.allow_objective_mismatch)
+    warn_unreachable_goal(experiment, objective)
     algorithm = args.algorithm
     if args.suggestion_service:
         try:
@@ -195,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         objective_options=objective_options,
         validate=False,
         notes=notes,
+        allow_mismatch=allow,
     )
     if args.result:
         try:

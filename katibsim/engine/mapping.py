@@ -207,14 +207,32 @@ def resolve_mapping(
     )
 
 
-def domain_notes(space: SearchSpace, objective: Objective, mapping: ParameterMapping) -> list[str]:
-    """Warnings where the experiment's range, once mapped, leaves the objective's domain."""
-    notes: list[str] = []
+@dataclass(frozen=True)
+class DomainProblem:
+    """One way the experiment's space leaves the objective's domain (see :func:`domain_problems`).
+
+    ``kind``: "unmapped" (the parameter feeds no input), "values" (categorical values the input
+    does not take), "transform" (a transform undefined on the range) or "range" (the mapped range
+    leaves the input's bounds); ``bound``: the feasibleSpace field at fault ("min", "max", "list")
+    or "" when there is none.
+    """
+
+    parameter: str
+    kind: str
+    message: str
+    bound: str = ""
+    input: str = ""
+
+
+def domain_problems(space: SearchSpace, objective: Objective, mapping: ParameterMapping) -> list[DomainProblem]:
+    """Where the experiment's range, once mapped, leaves the objective's domain."""
+    out: list[DomainProblem] = []
     used = {link.parameter for link in mapping.links}
     for p in space.parameters:
         if p.name not in used:
-            notes.append(f"parameter {p.name} is not mapped to any input of objective {objective.name}: "
-                         f"its value cannot change the result (map it with --map, or choose another objective)")
+            out.append(DomainProblem(p.name, "unmapped",
+                                     f"parameter {p.name} is not mapped to any input of objective {objective.name}: "
+                                     f"its value cannot change the result (map it with --map, or choose another objective)"))
     for link in mapping.links:
         p = space[link.parameter]
         inp = next(i for i in objective.inputs if i.name == link.input)
@@ -222,12 +240,15 @@ def domain_notes(space: SearchSpace, objective: Objective, mapping: ParameterMap
             if inp.type != "categorical":
                 bad = [v for v in p.values if not _is_number(v)]
                 if bad:
-                    notes.append(f"parameter {p.name} is categorical with non-numeric values {bad} "
-                                 f"but objective input {inp.name} is numeric")
+                    out.append(DomainProblem(p.name, "values",
+                                             f"parameter {p.name} is categorical with non-numeric values {bad} "
+                                             f"but objective input {inp.name} is numeric", "list", inp.name))
             elif inp.values:
                 extra = [v for v in p.values if v not in inp.values]
                 if extra:
-                    notes.append(f"parameter {p.name} has values {extra} that objective input {inp.name} does not know")
+                    out.append(DomainProblem(p.name, "values",
+                                             f"parameter {p.name} has values {extra} that objective input {inp.name} "
+                                             f"does not know", "list", inp.name))
             continue
         lo, hi = p.bounds
         try:
@@ -235,16 +256,30 @@ def domain_notes(space: SearchSpace, objective: Objective, mapping: ParameterMap
             for t in link.transforms:
                 ends = [t.apply(e) for e in ends]
         except (ValueError, OverflowError):
-            notes.append(f"transform of parameter {p.name} is undefined on its range [{p.min}, {p.max}]")
+            out.append(DomainProblem(p.name, "transform",
+                                     f"transform of parameter {p.name} is undefined on its range [{p.min}, {p.max}]",
+                                     "", inp.name))
             continue
         mlo, mhi = min(ends), max(ends)
         tol = 1e-9 * max(1.0, abs(inp.low), abs(inp.high))
-        if mlo < inp.low - tol or mhi > inp.high + tol:
-            notes.append(
+        below, above = mlo < inp.low - tol, mhi > inp.high + tol
+        if below or above:
+            # The feasibleSpace bound at fault (a decreasing transform swaps them); none when the
+            # whole range is outside, or both ends are.
+            flipped = ends[0] > ends[1]
+            outside = mhi < inp.low - tol or mlo > inp.high + tol
+            bound = "" if outside or (below and above) else (
+                ("max" if flipped else "min") if below else ("min" if flipped else "max"))
+            out.append(DomainProblem(
+                p.name, "range",
                 f"parameter {p.name} spans [{mlo:g}, {mhi:g}] after mapping, beyond objective input "
-                f"{inp.name}'s domain [{inp.low:g}, {inp.high:g}]"
-            )
-    return notes
+                f"{inp.name}'s domain [{inp.low:g}, {inp.high:g}]", bound, inp.name))
+    return out
+
+
+def domain_notes(space: SearchSpace, objective: Objective, mapping: ParameterMapping) -> list[str]:
+    """Warnings where the experiment's range, once mapped, leaves the objective's domain."""
+    return [d.message for d in domain_problems(space, objective, mapping)]
 
 
 def _is_number(s: str) -> bool:
@@ -255,4 +290,5 @@ def _is_number(s: str) -> bool:
         return False
 
 
-__all__ = ["Transform", "InputLink", "ParameterMapping", "parse_map_entry", "resolve_mapping", "domain_notes"]
+__all__ = ["Transform", "InputLink", "ParameterMapping", "DomainProblem", "parse_map_entry", "resolve_mapping",
+           "domain_notes", "domain_problems"]

@@ -20,7 +20,8 @@ from katibsim.backends.base import Backend, RunContext
 from katibsim.algorithm import objective_info
 from katibsim.early_stopping import EarlyStopping
 from katibsim.engine.controller import Controller, RunInfo
-from katibsim.engine.mapping import ParameterMapping, domain_notes, resolve_mapping
+from katibsim.engine import mismatch
+from katibsim.engine.mapping import ParameterMapping, domain_problems, resolve_mapping
 from katibsim.engine.options import SimulationOptions
 from katibsim.engine.result import Note, RunResult
 from katibsim.errors import SpecError
@@ -73,22 +74,6 @@ def build_early_stopping(exp: Experiment) -> EarlyStopping | None:
             raise SpecError(settings_field_error(exc, es.algorithm_settings, prefix="spec.earlyStopping",
                                                          file=exp.source_file)) from None
         raise
-
-
-def _objective_notes(exp: Experiment, objective: Objective, objective_name: str) -> list[Note]:
-    notes: list[Note] = []
-    spec = exp.spec.objective
-    if spec is None:
-        return notes
-    if objective.direction in ("minimize", "maximize") and spec.type and spec.type != objective.direction:
-        notes.append(Note("objective-direction",
-                          f"the experiment's objective is to {spec.type} {spec.objective_metric_name} but objective "
-                          f"{objective_name} is meant to be {objective.direction}d; its values are reported as they are"))
-    if objective.metric_name and spec.objective_metric_name and objective.metric_name != spec.objective_metric_name:
-        notes.append(Note("objective-metric-name",
-                          f"objective {objective_name} reports {objective.metric_name}; it is collected as the "
-                          f"experiment's objective metric {spec.objective_metric_name}"))
-    return notes
 
 
 def check_simulatable(experiment: Experiment, algorithm: str | None = None) -> None:
@@ -154,6 +139,7 @@ def simulate(
     backend: Backend | str | None = None,
     validate: bool = True,
     notes: Sequence[Note] = (),
+    allow_mismatch: bool | str | Sequence[str] = (),
 ) -> RunResult:
     """Run ``experiment`` against ``objective`` on a simulated cluster and return the result.
 
@@ -162,7 +148,13 @@ def simulate(
     experiment's own algorithm, with ``algorithm_settings`` replacing its settings when given).
     ``early_stopping`` None means the experiment's ``spec.earlyStopping``. ``mapping`` is a
     ready mapping, ``--map`` entries, or None (by name, else by order). Raises SpecError for an
-    invalid experiment, an unknown algorithm or a bad setting, InputError for a bad mapping.
+    invalid experiment, an unknown algorithm or a bad setting, InputError for a bad mapping or an
+    objective that does not fit the experiment (:mod:`katibsim.engine.mismatch`) unless
+    ``allow_mismatch`` declares that kind intended (True / "intended": every kind; or a list of
+    "direction", "metric", "range"): then it is a note of the run.
+
+    An experiment whose objective metric is one the objective reports besides its main metric
+    (``Objective.reports``) collects that metric (:func:`katibsim.objective_view.for_metric`).
     """
     if not isinstance(algorithm, Algorithm):
         check_simulatable(experiment, algorithm)
@@ -183,6 +175,9 @@ def simulate(
 
         objective = plugins.get_objective(objective, **dict(objective_options or {}))
     assert isinstance(objective, Objective)
+    from katibsim.objective_view import for_metric
+
+    objective = for_metric(objective, experiment.spec.objective.objective_metric_name if experiment.spec.objective else None)
 
     plugin: str | None = None
     if isinstance(algorithm, Algorithm):
@@ -214,8 +209,10 @@ def simulate(
     space = algo.space
     if not isinstance(mapping, ParameterMapping):
         mapping = resolve_mapping(space, objective, mapping)
-    notes.extend(Note("objective-domain", n) for n in domain_notes(space, objective, mapping))
-    notes.extend(_objective_notes(experiment, objective, objective_name))
+    # A real job's range problems are mismatches (an error unless intended); the rest are notes.
+    notes.extend(Note("objective-domain", d.message) for d in domain_problems(space, objective, mapping)
+                 if objective.generic or d.kind not in ("range", "values"))
+    notes.extend(mismatch.check(experiment, objective, mapping, objective_name, allow_mismatch))
 
     if backend is None or isinstance(backend, str):
         name = backend or "sim"

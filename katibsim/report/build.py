@@ -257,6 +257,7 @@ def build_report(
     metric_name: str = "objective",
     warnings: Sequence[str] = (),
     katib_failures: Sequence[KatibServiceFailure] = (),
+    objective_remarks: Sequence[str] = (),
 ) -> ReportModel:
     """The report of ``scenario``: ``runs`` maps each variant to its runs (any order)."""
     ordered = _ordered(runs, scenario)
@@ -318,5 +319,6 @@ def build_report(
         regret_axis=regret_axis,
         failures=tuple(failure_table(v, rs) for v, rs in ordered.items()),
         katib_failures=tuple(katib_failures),
+        objective_remarks=tuple(objective_remarks),
         views=build_views(ordered),
     )

@@ -271,6 +271,9 @@ class ReportModel:
     failures: tuple[FailureTable, ...] = ()  # one per variant (see katibsim.report.failures)
     # Variants whose runs hit a failure of Katib's own suggestion service (shown first).
     katib_failures: tuple[KatibServiceFailure, ...] = ()
+    # Where the objective does not fit the experiment (a goal only noise reaches, an intended
+    # mismatch): shown at the top, after the Katib failures.
+    objective_remarks: tuple[str, ...] = ()
     regret_note: str = ""  # what final regret is measured on, and why a best value can beat the optimum
     views: Any = None  # katibsim.report.views.RunViews: history, slice/parallel data, importances
 

@@ -280,6 +280,17 @@ def _katib_failure_blocks(m: ReportModel) -> list[Any]:
     ]
 
 
+def _objective_remark_blocks(m: ReportModel) -> list[Any]:
+    """The banner after the Katib failures: where the objective does not fit the experiment."""
+    if not m.objective_remarks:
+        return []
+    return [
+        Para(f"⚠️ The objective {m.objective} does not fit this comparison in every way: read the results "
+             "with this in mind."),
+        Bullets(tuple(m.objective_remarks)),
+    ]
+
+
 def blocks(m: ReportModel) -> list[Any]:
     """The whole report of one scenario, in reading order."""
     figures = set(figure_names(m))
@@ -287,6 +298,7 @@ def blocks(m: ReportModel) -> list[Any]:
     undecided = [a for a in m.assertions if not getattr(a, "decided", True)]
     out: list[Any] = [Heading(1, f"{m.scenario}: {_badge(m.passed)} ({passed}/{len(m.assertions)} assertions hold)")]
     out += _katib_failure_blocks(m)
+    out += _objective_remark_blocks(m)
     if undecided:
         n = len(m.provenance.seeds)
         out.append(Para(

@@ -33,7 +33,8 @@ from katibsim.scenario.model import (
     ThresholdAssertion,
     Variant,
 )
-from katibsim.scenario.preflight import build_run, check_scenario, load_scenarios, problems, read, scenario_from_dict
+from katibsim.scenario.preflight import (build_run, check_scenario, load_scenarios, objective_remarks, problems, read,
+                                        scenario_from_dict)
 from katibsim.scenario.reader import placeholder_template
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Variant",
     "build_run",
     "check_scenario",
+    "objective_remarks",
     "load_scenarios",
     "placeholder_template",
     "problems",

@@ -77,11 +77,14 @@ class ObjectiveRef:
     """The simulated objective: a registered name, its options, and how experiment parameters map
     onto its inputs: ``by-name`` (the default; falls back to order when names do not match),
     ``by-order``, or explicit ``{experiment parameter: "input[:transform...]"}`` entries
-    (:mod:`katibsim.engine.mapping`)."""
+    (:mod:`katibsim.engine.mapping`). ``mismatch``: the kinds of objective/experiment mismatch
+    the scenario declares intended (``mismatch: intended`` = all of direction, metric, range;
+    :mod:`katibsim.engine.mismatch`): they are notes of the runs instead of errors."""
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
     mapping: str | Mapping[str, str] = "by-name"
+    mismatch: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,8 @@ class Scenario:
         payload = {
             "name": self.name,
             "experiment": self.experiment,
-            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "mapping": self.objective.mapping},
+            "objective": {"name": self.objective.name, "options": dict(self.objective.options), "mapping": self.objective.mapping,
+                          **({"mismatch": list(self.objective.mismatch)} if self.objective.mismatch else {})},
             "variants": [
                 {"name": v.name, "algorithm": v.algorithm, "settings": dict(v.settings), "overrides": dict(v.overrides)}
                 for v in self.variants

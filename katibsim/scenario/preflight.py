@@ -24,7 +24,7 @@ from katibsim.scenario.reader import scenario_from_dict as _read_one
 from katibsim.scenario.fields import did_you_mean
 from katibsim.scenario.model import OVERRIDE_FIELDS, Scenario, Target, Variant
 
-__all__ = ["build_run", "check_scenario", "load_scenarios", "problems", "read", "scenario_from_dict"]
+__all__ = ["build_run", "check_scenario", "load_scenarios", "objective_remarks", "problems", "read", "scenario_from_dict"]
 
 
 def _parse_backend(value: Any, path: str, *, base: str | Path | None = None) -> tuple[Any, list[FieldError]]:
@@ -61,8 +61,12 @@ def build_run(scenario: Scenario, variant: Variant):
     from katibsim.engine.options import SimulationOptions
     from katibsim.spec.loader import experiment_from_dict
 
+    from katibsim.objective_view import for_metric
+
     exp = experiment_from_dict(scenario.experiment_for(variant), file=scenario.experiment_file or scenario.file)
     objective = plugins.get_objective(scenario.objective.name, **dict(scenario.objective.options))
+    # The metric the experiment collects: one the objective reports besides its main one is a view.
+    objective = for_metric(objective, exp.spec.objective.objective_metric_name if exp.spec.objective else None)
     options = SimulationOptions.from_dict(scenario.simulation)
     return exp, objective, scenario.mapping_for(exp.search_space(), objective), options
 
@@ -131,8 +135,9 @@ def _sweep_path(scenario: Scenario, variant: Variant) -> str:
 
 
 def check_scenario(scenario: Scenario) -> None:
-    """Raise SpecError with every pre-flight problem of ``scenario`` (see :func:`problems`)."""
-    errors = problems(scenario)
+    """Raise SpecError with every pre-flight problem of ``scenario`` (see :func:`problems`; its
+    warnings are not raised)."""
+    errors = [fe for fe in problems(scenario) if fe.severity != "warning"]
     if errors:
         raise SpecError(errors)
 
@@ -187,6 +192,17 @@ def problems(scenario: Scenario, reader_errors: Iterable[FieldError] = ()) -> li
     if "experiment" not in broken and scenario.spec:
         errors += _variant_problems(scenario, objective, known)
     if objective is not None:
+        from katibsim.engine.mismatch import goal_beyond_optimum
+        from katibsim.objective_view import for_metric
+
+        objective = for_metric(objective, scenario.metric_name)
+        targets = [("target.value", scenario.target)] + [
+            (f"{a.path}.target.value", a.target) for a in scenario.assertions
+            if isinstance(getattr(a, "target", None), Target) and a.target is not scenario.target]
+        for path, t in targets:
+            why = goal_beyond_optimum(t.value if t is not None else None, scenario.maximize, objective)
+            if why:
+                errors.append(FieldError(path, f"target {why}", f, severity="warning"))
         known_optimum = objective.optimum is not None and objective.direction == ("maximize" if scenario.maximize else "minimize")
         if not known_optimum:
             why = (
@@ -209,6 +225,7 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
     """Every variant's Experiment, algorithm and settings; the mapping once (it is shared)."""
     from katibsim import algorithm_factory, plugins
     from katibsim.engine.mapping import resolve_mapping
+    from katibsim.objective_view import for_metric
     from katibsim.spec.loader import experiment_from_dict
     from katibsim.spec.validation import errors_of, validate
 
@@ -237,7 +254,17 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
                 algorithm_factory.build_algorithm(exp, seed=0)
         except SpecError as err:
             found = list(err.errors)
-        for fe in found:
+        more: list[FieldError] = []  # what the objective says about this variant's valid Experiment
+        if exp is not None and objective is not None and not found:
+            view = for_metric(objective, exp.spec.objective.objective_metric_name if exp.spec.objective else None)
+            try:
+                space = exp.search_space()
+                more = _mismatch_problems(scenario, exp, view, resolve_mapping(space, view, scenario.mapping_for(space, view)))
+            except (InputError, SpecError) as err:
+                if not mapped:
+                    errors.append(FieldError("objective.mapping", str(err), f))
+            mapped = True
+        for fe in [*found, *more]:
             new = _remap(fe, scenario, variant, doc)
             if new.message.startswith(f"variant {variant.name}: "):
                 if (new.path, new.message) not in seen:
@@ -245,16 +272,61 @@ def _variant_problems(scenario: Scenario, objective: Any, known: list[str]) -> l
                     errors.append(new)
             else:
                 shared.setdefault((new.path, new.message), (new, []))[1].append(variant.name)
-        if exp is not None and objective is not None and not found and not mapped:
-            mapped = True
-            try:
-                space = exp.search_space()
-                resolve_mapping(space, objective, scenario.mapping_for(space, objective))
-            except (InputError, SpecError) as err:
-                errors.append(FieldError("objective.mapping", str(err), f))
     for fe, who in shared.values():
         if len(who) < len(scenario.variants):
             # Only some variants trip over it (a grid needs steps): say which.
             fe = FieldError(fe.path, f"variant(s) {', '.join(who)}: {fe.message}", fe.file, fe.value, fe.kind, fe.severity)
         errors.append(fe)
     return errors
+
+
+def _mismatch_problems(scenario: Scenario, exp: Any, objective: Any, link: Any) -> list[FieldError]:
+    """The objective/experiment mismatches the scenario does not declare intended (at the
+    experiment's field; :func:`_remap` moves them to the scenario's), and a goal only noise can
+    reach as a warning."""
+    from katibsim.engine.mismatch import OPT_OUT, find, goal_beyond_optimum
+
+    out: list[FieldError] = []
+    allowed = set(scenario.objective.mismatch)
+    for m in find(exp, objective, link, scenario.objective.name, allowed):
+        if m.message and m.kind not in allowed:
+            msg = m.message.replace(OPT_OUT, f"objective.mismatch: intended (or [{m.kind}])")
+            out.append(FieldError(m.path, msg, scenario.file))
+    spec = exp.spec.objective
+    if spec is not None and spec.goal is not None:
+        why = goal_beyond_optimum(float(spec.goal), spec.type == "maximize", objective)
+        if why:
+            out.append(FieldError("spec.objective.goal", f"goal {why}", scenario.file, severity="warning"))
+    return out
+
+
+def objective_remarks(scenario: Scenario) -> tuple[str, ...]:
+    """What the report says first about the objective (its banner): a goal or target only noise
+    can reach, and every mismatch the scenario declares intended. Empty when the scenario cannot
+    be built (the pre-flight reported that)."""
+    from katibsim.engine.mapping import resolve_mapping
+    from katibsim.engine.mismatch import find, goal_beyond_optimum
+    from katibsim.errors import KatibsimError
+
+    if not scenario.variants:
+        return ()
+    try:
+        exp, objective, mapping, _ = build_run(scenario, scenario.variants[0])
+        link = resolve_mapping(exp.search_space(), objective, mapping)
+    except (KatibsimError, TypeError, ValueError):
+        return ()
+    out: list[str] = []
+    spec = exp.spec.objective
+    if spec is not None and spec.goal is not None:
+        why = goal_beyond_optimum(float(spec.goal), spec.type == "maximize", objective)
+        if why:
+            out.append(f"the experiment's goal {why}")
+    if scenario.target is not None:
+        why = goal_beyond_optimum(scenario.target.value, scenario.maximize, objective)
+        if why:
+            out.append(f"the scenario's target {why}")
+    allowed = set(scenario.objective.mismatch)
+    for m in find(exp, objective, link, scenario.objective.name, allowed):
+        if m.message and m.kind in allowed:
+            out.append(f"declared intended (objective.mismatch: {m.kind}): {m.note.message}")
+    return tuple(out)

@@ -291,7 +291,7 @@ def _objective(e: Errors, v: Any) -> ObjectiveRef:
         return ObjectiveRef(name="")
     if isinstance(v, str):
         return ObjectiveRef(name=v)
-    m = mapping(e, "objective", v, allowed={"name", "options", "mapping"})
+    m = mapping(e, "objective", v, allowed={"name", "options", "mapping", "mismatch"})
     if m is None:
         return ObjectiveRef(name="")
     name = m.get("name")
@@ -321,7 +321,27 @@ def _objective(e: Errors, v: Any) -> ObjectiveRef:
     else:
         e.add("objective.mapping", "must be by-name, by-order or a mapping", None)
         how = "by-name"
-    return ObjectiveRef(name=name, options=dict(options), mapping=how)
+    return ObjectiveRef(name=name, options=dict(options), mapping=how, mismatch=_mismatch(e, m.get("mismatch")))
+
+
+# The kinds of objective/experiment mismatch (katibsim.engine.mismatch.KINDS; the reader imports no engine).
+_MISMATCH_KINDS = ("direction", "metric", "range")
+
+
+def _mismatch(e: Errors, v: Any) -> tuple[str, ...]:
+    """``objective.mismatch``: ``intended`` (every kind) or a list of the kinds declared intended."""
+    if v is None:
+        return ()
+    if v == "intended":
+        return _MISMATCH_KINDS
+    items = v if isinstance(v, list) else None
+    if items is None or not items or any(k not in _MISMATCH_KINDS for k in items):
+        bad = [k for k in (items or []) if k not in _MISMATCH_KINDS]
+        hint = did_you_mean(str(bad[0]), _MISMATCH_KINDS) if bad else ""
+        e.add("objective.mismatch", f"must be intended or a list of the mismatches intended "
+                                    f"({', '.join(_MISMATCH_KINDS)}){hint}", v)
+        return ()
+    return tuple(k for k in _MISMATCH_KINDS if k in items)
 
 
 _FEASIBLE_KEYS = {"min", "max", "step", "list", "distribution"}

@@ -58,6 +58,7 @@ __all__ = [
     "load_text",
     "parse_experiment",
     "read_documents",
+    "read_text",
 ]
 
 
@@ -118,7 +119,7 @@ def load_file(path: str | Path, *, defaults: bool = True) -> LoadResult:
     read or parsed; everything wrong inside a parsed document is reported in the result.
     """
     name = str(path)
-    text = _read_text(name)
+    text = read_text(name)
     return load_text(text, file=name, defaults=defaults)
 
 
@@ -274,7 +275,8 @@ def read_documents(text: str, *, file: str = "<string>") -> list[Any]:
 # ------------------------------------------------------------------------------------------------
 # file reading
 # ------------------------------------------------------------------------------------------------
-def _read_text(name: str) -> str:
+def read_text(name: str) -> str:
+    """A file's text (UTF-8, a BOM dropped; ``-`` reads standard input); InputError naming the file."""
     if name == "-":
         try:
             return sys.stdin.read()

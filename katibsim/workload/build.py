@@ -51,6 +51,25 @@ def strategy_value(observation: Mapping[str, Any], strategy: str, *, file: str, 
     return number(observation.get(strategy), file=file, where=f"{where}.{strategy}")
 
 
+def observed(metrics: Any, metric: str, strategy: str, *, file: str, where: str) -> tuple[float | None, dict[str, float]]:
+    """A list of ``{name, min, max, latest}`` observations -> (``metric`` under ``strategy``, the others' latest)."""
+    if metrics is None:
+        metrics = []
+    if not isinstance(metrics, list):
+        raise InputError(f"{file}: {where}: expected a list of {{name, min, max, latest}}, got {type(metrics).__name__}")
+    value: float | None = None
+    others: dict[str, float] = {}
+    for i, m in enumerate(metrics):
+        at = f"{where}[{i}]"
+        if not isinstance(m, Mapping) or not isinstance(m.get("name"), str):
+            raise InputError(f"{file}: {at}: expected {{name, min, max, latest}}, got {m!r}"[:300])
+        if m["name"] == metric:
+            value = strategy_value(m, strategy, file=file, where=at)
+        elif (latest := strategy_value(m, "latest", file=file, where=at)) is not None:
+            others[m["name"]] = latest
+    return value, others
+
+
 def curve_value(curve: Sequence[tuple[float, float]], strategy: str) -> float | None:
     """A strategy over per-step values (the value Katib would have observed from those reports)."""
     if not curve:

@@ -96,26 +96,9 @@ def experiment_objects(docs: Iterable[Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def read_text(path: str | Path) -> str:
-    """A file's text (UTF-8, a BOM dropped); InputError naming the file when it cannot be read."""
-    name = str(path)
-    try:
-        data = Path(name).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, expected a file") from None
-    except OSError as err:
-        raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
-
-
 def read_experiment_file(path: str | Path) -> ExperimentInfo:
     """The one Experiment of a file (``kubectl get experiment NAME -o yaml``, or the file that made it)."""
-    from katibsim.spec.loader import read_documents
+    from katibsim.spec.loader import read_documents, read_text
 
     name = str(path)
     docs = read_documents(read_text(name), file=name)

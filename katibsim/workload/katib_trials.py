@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from katibsim.errors import InputError
 from katibsim.spec.model import default_metric_strategy
-from katibsim.workload.build import build_table, strategy_value
+from katibsim.workload.build import build_table, observed
 from katibsim.workload.experiment_info import ExperimentInfo, experiment_objects, info_from_object
 from katibsim.workload.table import ObservedTrial, TrialTable
 
@@ -112,19 +112,8 @@ def _trial(obj: Mapping[str, Any], where: str, *, file: str, metric: str, strate
         _map(c, file=file, where=f"{where}.status.conditions[{i}]", required=True)
     state, ended_by = _status(conditions)
     observation = _map(status.get("observation"), file=file, where=f"{where}.status.observation")
-    value: float | None = None
-    others: dict[str, float] = {}
-    for i, m in enumerate(_list(observation.get("metrics"), file=file, where=f"{where}.status.observation.metrics")):
-        at = f"{where}.status.observation.metrics[{i}]"
-        m = _map(m, file=file, where=at, required=True)
-        if not isinstance(m.get("name"), str):
-            raise InputError(f"{file}: {at}.name: expected the metric's name")
-        if m["name"] == metric:
-            value = strategy_value(m, strategy, file=file, where=at)
-        else:
-            latest = strategy_value(m, "latest", file=file, where=at)
-            if latest is not None:
-                others[m["name"]] = latest
+    value, others = observed(observation.get("metrics"), metric, strategy, file=file,
+                             where=f"{where}.status.observation.metrics")
     created = timestamp(meta.get("creationTimestamp"), file=file, where=f"{where}.metadata.creationTimestamp")
     started = timestamp(status.get("startTime"), file=file, where=f"{where}.status.startTime")
     ended = timestamp(status.get("completionTime"), file=file, where=f"{where}.status.completionTime")

@@ -17,10 +17,12 @@ field, and what was expected.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from katibsim.errors import InputError
-from katibsim.workload.experiment_info import read_experiment_file, read_text
+from katibsim.spec.loader import read_text
+from katibsim.workload.experiment_info import read_experiment_file
 from katibsim.workload.katib_trials import is_katib_document, read_katib_objects
 from katibsim.workload.row_tables import csv_rows, json_rows, read_rows
 from katibsim.workload.run_results import RESULT_FILE, is_run_result, read_run_result
@@ -29,9 +31,28 @@ from katibsim.workload.table import TrialTable
 __all__ = ["read_trials", "RESULT_FILE"]
 
 
-def read_trials(path: str | Path, *, experiment: str | Path | None = None, metric: str | None = None) -> TrialTable:
+DIRECTIONS = ("maximize", "minimize")
+
+
+def read_trials(path: str | Path, *, experiment: str | Path | None = None, metric: str | None = None,
+                direction: str | None = None) -> TrialTable:
     """The trials in ``path`` (any format above); ``experiment``: the Experiment's file, when separate;
-    ``metric``: the objective metric, when it is not the one the trials or the Experiment name."""
+    ``metric``: the objective metric, when it is not the one the trials or the Experiment name;
+    ``direction``: maximize | minimize, for a metric whose direction the source does not say (a
+    table without its Experiment, another metric than the objective); it must not contradict one
+    the source says."""
+    if direction is not None and direction not in DIRECTIONS:
+        raise InputError(f"direction: expected maximize or minimize, got {direction!r}")
+    table = _read(path, experiment=experiment, metric=metric, direction=direction)
+    if direction is None or table.direction == direction:
+        return table
+    if table.direction is not None:
+        raise InputError(f"{table.source}: the trials {table.direction} {table.metric_name}; direction={direction} "
+                         "contradicts that")
+    return replace(table, direction=direction)
+
+
+def _read(path: str | Path, *, experiment: str | Path | None, metric: str | None, direction: str | None) -> TrialTable:
     file = str(path)
     p = Path(path)
     if p.is_dir():
@@ -61,11 +82,11 @@ def read_trials(path: str | Path, *, experiment: str | Path | None = None, metri
         if isinstance(doc, dict):
             raise InputError(f"{file}: a JSON object that is neither a Katib object (apiVersion, kind) nor a katibsim "
                              f"run result (schema, trials, ...); a JSON table is a list of row objects")
-        return read_rows(json_rows(doc, file=file), **kwargs)
+        return read_rows(json_rows(doc, file=file), direction=direction, **kwargs)
     docs = _yaml_documents(text, file=file)
     if docs is not None:
         return read_katib_objects(docs, **kwargs)
-    return read_rows(csv_rows(text, file=file), **kwargs)
+    return read_rows(csv_rows(text, file=file), direction=direction, **kwargs)
 
 
 def _yaml_documents(text: str, *, file: str) -> list | None:
@@ -81,6 +102,8 @@ def _yaml_documents(text: str, *, file: str) -> list | None:
         if "," in first:
             return None  # e.g. a CSV whose header has a ':' in a column name
         raise
+    # a top-level YAML sequence of objects is read like a List's items
+    docs = [x for d in docs for x in (d if isinstance(d, list) else [d])]
     if docs and all(is_katib_document(d) for d in docs):
         return docs
     if all(isinstance(d, dict) for d in docs) and docs:

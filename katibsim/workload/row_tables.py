@@ -99,7 +99,9 @@ def _text(v: Any) -> str:
 
 
 def read_rows(rows: Sequence[Mapping[str, Any]], *, file: str, source: str, experiment: ExperimentInfo | None,
-              metric: str | None) -> TrialTable:
+              metric: str | None, direction: str | None = None) -> TrialTable:
+    """The table of ``rows``; ``direction``: the metric's, when no Experiment says it (for the
+    default strategy over per-step values)."""
     if not rows:
         raise InputError(f"{file}: holds no rows (one row per trial expected)")
     columns = list(dict.fromkeys(k for r in rows for k in r))
@@ -133,7 +135,8 @@ def read_rows(rows: Sequence[Mapping[str, Any]], *, file: str, source: str, expe
     if not params:
         raise InputError(f"{file}: no parameter columns (every column other than name, status, duration, times and "
                          "metrics is a parameter)")
-    direction = experiment.direction if experiment is not None and chosen == experiment.metric_name else None
+    if experiment is not None and chosen == experiment.metric_name:
+        direction = experiment.direction
     strategy = experiment.strategy(chosen) if experiment is not None else default_metric_strategy(direction)
     trials = [_row(r, n, file=file, params=params, metric=chosen, metrics=metrics, steps=steps.get(chosen, []),
                    strategy=strategy) for n, r in enumerate(rows, start=1)]

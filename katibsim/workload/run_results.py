@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, Mapping
 
 from katibsim.errors import InputError
-from katibsim.workload.build import build_table, number, strategy_value
+from katibsim.workload.build import build_table, number, observed
 from katibsim.workload.experiment_info import ExperimentInfo, info_from_object
 from katibsim.workload.table import ObservedTrial, TrialTable
 
@@ -62,18 +62,7 @@ def _trial(t: Any, where: str, *, file: str, metric: str, own_metric: bool, stra
         v = number(point[1], file=file, where=f"{where}.curve[{i}][1]")
         if s is not None and v is not None:
             curve.append((s, v))
-    others: dict[str, float] = {}
-    chosen: float | None = None
-    for i, m in enumerate(t.get("metrics") or ()):
-        at = f"{where}.metrics[{i}]"
-        if not isinstance(m, Mapping) or not isinstance(m.get("name"), str):
-            raise InputError(f"{file}: {at}: expected {{name, min, max, latest}}, got {m!r}")
-        if m["name"] == metric:
-            chosen = strategy_value(m, strategy, file=file, where=at)
-        else:
-            latest = strategy_value(m, "latest", file=file, where=at)
-            if latest is not None:
-                others[m["name"]] = latest
+    chosen, others = observed(t.get("metrics"), metric, strategy, file=file, where=f"{where}.metrics")
     if own_metric:
         value = number(t.get("value"), file=file, where=f"{where}.value")
     else:

@@ -27,7 +27,9 @@ class Column:
 
     ``kind``: "double" | "int" | "categorical" (discrete parameters are numeric doubles here);
     ``low`` / ``high``: the range the trials cover (numeric); ``values``: the categories the trials
-    used (categorical); ``log``: encoded on a natural-log scale.
+    used (categorical); ``log``: encoded on a natural-log scale; ``declared``: the Experiment's
+    feasible space for the parameter when it was given (numeric: (min, max); categorical: its
+    values), which is where the objective accepts suggestions; () when only trials were read.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Column:
     high: float = 0.0
     log: bool = False
     values: tuple[str, ...] = ()
+    declared: tuple = ()
 
     @property
     def width(self) -> int:
@@ -67,12 +70,16 @@ class Column:
             d["values"] = list(self.values)
         else:
             d.update(low=self.low, high=self.high, log=self.log)
+        if self.declared:
+            d["declared"] = list(self.declared)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Column":
-        return cls(str(d["name"]), str(d["kind"]), float(d.get("low", 0.0)), float(d.get("high", 0.0)),
-                   bool(d.get("log", False)), tuple(str(v) for v in d.get("values", ())))
+        kind = str(d["kind"])
+        declared = tuple(str(v) if kind == "categorical" else float(v) for v in d.get("declared", ()))
+        return cls(str(d["name"]), kind, float(d.get("low", 0.0)), float(d.get("high", 0.0)),
+                   bool(d.get("log", False)), tuple(str(v) for v in d.get("values", ())), declared)
 
 
 @dataclass(frozen=True)

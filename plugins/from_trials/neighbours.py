@@ -12,6 +12,7 @@ two models only shape a simulated trial (the objective value comes from the mean
   Curve points stay within the lowest and highest point the trials reported.
 * :class:`DurationModel`: the log of a trial's duration, averaged; the residual spread gives a
   log-normal noise.
+* :class:`MetricModel`: another metric the trials report, averaged, with normal noise.
 
 Residuals are measured leave-one-out (a trial is never its own neighbour).
 """
@@ -126,3 +127,54 @@ class DurationModel:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DurationModel":
         return cls(np.asarray(d["X"], dtype=float), np.asarray(d["log_seconds"], dtype=float), float(d["spread"]))
+
+
+#: |Spearman| between another metric and the objective value from which the other metric's
+#: direction is taken to be known: with the objective (rho > 0) or against it (rho < 0).
+DIRECTION_CORRELATION = 0.5
+
+
+@dataclass(frozen=True)
+class MetricModel:
+    """Another metric the trials report (``loss`` beside ``accuracy``): its neighbours' average.
+
+    ``direction``: inferred from the data, the objective's direction when the metric rises with
+    the objective value (Spearman >= 0.5), the opposite when it falls with it (<= -0.5), "" when
+    the data does not say (Katib's Experiment gives no direction for additional metrics).
+    """
+
+    name: str
+    direction: str
+    X: np.ndarray
+    values: np.ndarray
+    spread: float
+
+    @classmethod
+    def fit(cls, name: str, X: np.ndarray, values: np.ndarray, objective: np.ndarray,
+            direction: str | None) -> "MetricModel":
+        from scipy.stats import spearmanr
+
+        rho = float(spearmanr(values, objective).statistic) if np.ptp(values) > 0 and np.ptp(objective) > 0 else 0.0
+        other = {"maximize": "minimize", "minimize": "maximize"}
+        inferred = ""
+        if direction in other and rho >= DIRECTION_CORRELATION:
+            inferred = direction
+        elif direction in other and rho <= -DIRECTION_CORRELATION:
+            inferred = other[direction]
+        spread = float((values - _average(X, values, X, exclude_self=True)).std()) if len(X) >= 2 else 0.0
+        return cls(name, inferred, X, values, spread)
+
+    def mean(self, q: np.ndarray) -> float:
+        return float(_average(self.X, self.values, q[None, :])[0])
+
+    def simulate(self, q: np.ndarray, rng: np.random.Generator, noise_scale: float) -> float:
+        return self.mean(q) + noise_scale * self.spread * float(rng.standard_normal())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "direction": self.direction, "X": self.X.tolist(),
+                "values": self.values.tolist(), "spread": self.spread}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "MetricModel":
+        return cls(str(d["name"]), str(d.get("direction", "")), np.asarray(d["X"], dtype=float),
+                   np.asarray(d["values"], dtype=float), float(d["spread"]))

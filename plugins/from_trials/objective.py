@@ -5,8 +5,12 @@ by ``katibsim surrogate fit --model``), ``experiment`` (the Experiment, when the
 not hold it), ``metric`` (the objective metric where the file has several), ``model`` (``gp`` or
 ``forest``), ``noise_scale`` (multiplier of the measured trial-to-trial noise, default 1),
 ``time_scale`` (multiplier of the modelled durations, default 1), ``direction`` (only when the data
-does not say). Metric name and direction come from the data; the inputs are the table's
-parameters with the region the trials cover as bounds; the optimum is the best predicted mean
+does not say). Metric name and direction come from the data, and the objective is not generic
+(``Objective.generic = False``: an experiment asking for another metric or a wider range is a
+mismatch); its other metrics (``reports``) are those every usable trial reported, each with the
+direction the data shows (see ``neighbours.MetricModel``). The inputs are the table's parameters,
+bounded by the Experiment's feasible space when it was given, else by the region the trials
+cover; extrapolation is counted against the covered region in both cases. The optimum is the best predicted mean
 over that region (approximate: the trials and a Sobol sample of the region are searched).
 
 A trial: value = predicted mean + ``noise_scale`` x noise, mirrored back into the range of the
@@ -23,7 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from katibsim.errors import KatibsimError
-from katibsim.objective import Evaluation, Objective, ObjectiveInput
+from katibsim.objective import Evaluation, Objective, ObjectiveInput, ReportedMetric
 from katibsim_plugins.objectives.options import as_float, check_known, input_error, option_error
 
 from .encoding import Column
@@ -52,13 +56,18 @@ def reflect(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _input(c: Column) -> ObjectiveInput:
+    """The input as the host checks it: the Experiment's feasible space when it was given, else the
+    region the trials cover (extrapolation is counted against the covered region either way)."""
     if c.kind == "categorical":
-        return ObjectiveInput(c.name, 0.0, float(max(0, len(c.values) - 1)), "categorical", c.values)
-    return ObjectiveInput(c.name, c.low, c.high, c.kind, log=c.log)
+        values = tuple(c.declared) or c.values
+        return ObjectiveInput(c.name, 0.0, float(max(0, len(values) - 1)), "categorical", values)
+    low, high = c.declared if c.declared else (c.low, c.high)
+    return ObjectiveInput(c.name, float(min(low, c.low)), float(max(high, c.high)), c.kind, log=c.log)
 
 
 class FromTrials(Objective):
     name = "from-trials"
+    generic = False  # a real job: its metric names and input ranges mean something
     description = ("Surrogate of a real experiment fitted to its finished trials (file=PATH: Katib Trials, "
                    "katibsim results, CSV/JSON, or a model JSON); noise, curves and durations from the data.")
 
@@ -88,6 +97,7 @@ class FromTrials(Objective):
         self.metric_name = s.metric_name
         self.direction = direction
         self.inputs = tuple(_input(c) for c in s.encoding.columns)
+        self.reports = tuple(ReportedMetric(m.name, m.direction) for m in s.metrics)
         self.optimum, at = s.best(direction)
         self.optimum_at = (at,)
 
@@ -125,5 +135,14 @@ class FromTrials(Objective):
         else:
             curve = ((1, value),)
         duration = DEFAULT_DURATION if s.duration is None else s.duration.simulate(q, rng, self.noise_scale)
-        return Evaluation(value=value, curve=curve, duration=self.time_scale * duration,
+        metrics = {m.name: m.simulate(q, rng, self.noise_scale) for m in s.metrics}
+        return Evaluation(value=value, curve=curve, duration=self.time_scale * duration, metrics=metrics,
                           extrapolated=s.extrapolated(point))
+
+    def noise_free_metric(self, metric: str, x: Mapping[str, Any]) -> float:
+        if metric == self.metric_name:
+            return self.noise_free(x)
+        model = next((m for m in self.surrogate.metrics if m.name == metric), None)
+        if model is None:
+            raise KeyError(metric)
+        return model.mean(self.surrogate.encoding.encode([self._point(x)])[0])

@@ -32,7 +32,7 @@ from katibsim.spec.space import ParameterType
 from katibsim.workload.table import TrialTable
 
 from .encoding import Column, Encoding, nearest_neighbour_radius
-from .neighbours import CurveModel, DurationModel, strategy_value
+from .neighbours import CurveModel, DurationModel, MetricModel, strategy_value
 from .regressors import FITTERS, LOADERS
 
 FORMAT = "katibsim-surrogate"
@@ -62,6 +62,7 @@ class Surrogate:
     duration: DurationModel | None = None
     skipped: tuple[tuple[str, str], ...] = ()  # (trial, reason)
     experiment_name: str | None = None
+    metrics: tuple[MetricModel, ...] = ()  # the other metrics every usable trial reports
     quality: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -125,6 +126,7 @@ class Surrogate:
             "model": self.model.to_dict(),
             "curve": None if self.curve is None else self.curve.to_dict(),
             "duration": None if self.duration is None else self.duration.to_dict(),
+            "metrics": [m.to_dict() for m in self.metrics],
             "quality": None if self.quality is None else dict(self.quality),
         }
 
@@ -145,6 +147,7 @@ class Surrogate:
             curve=None if d.get("curve") is None else CurveModel.from_dict(d["curve"]),
             duration=None if d.get("duration") is None else DurationModel.from_dict(d["duration"]),
             skipped=tuple((str(s["name"]), str(s["reason"])) for s in d.get("trials", {}).get("skipped", ())),
+            metrics=tuple(MetricModel.from_dict(m) for m in d.get("metrics", ())),
             quality=d.get("quality"),
         )
 
@@ -222,11 +225,13 @@ def _columns(table: TrialTable, points: Sequence[Mapping[str, Any]]) -> tuple[Co
         if p.type == ParameterType.CATEGORICAL:
             order = [v for v in p.values if v in set(seen)] or []
             order += sorted(set(seen) - set(order))
-            cols.append(Column(p.name, "categorical", values=tuple(order)))
+            declared = tuple(p.values) if p.name in table.declared else ()
+            cols.append(Column(p.name, "categorical", values=tuple(order), declared=declared))
             continue
         low, high = float(min(seen)), float(max(seen))
+        declared = tuple(float(b) for b in p.bounds) if p.name in table.declared else ()
         cols.append(Column(p.name, "int" if p.type == ParameterType.INT else "double", low, high,
-                           log=bool(p.is_log and low > 0)))
+                           log=bool(p.is_log and low > 0), declared=declared))
     return tuple(cols)
 
 
@@ -271,7 +276,22 @@ def fit_table(table: TrialTable, kind: str = DEFAULT_KIND, *, seed: int = 0) -> 
         source=table.source, metric_name=table.metric_name, direction=table.direction, kind=kind, encoding=enc,
         model=model, X=X, y=y, curve=_curve_model(rows, X, table.direction), duration=_duration_model(rows, X),
         skipped=tuple(skipped), experiment_name=table.experiment_name,
+        metrics=_metric_models(rows, X, y, table.metric_name, table.direction),
     )
+
+
+def _metric_models(rows, X: np.ndarray, y: np.ndarray, metric: str, direction: str | None) -> tuple[MetricModel, ...]:
+    """One model per other metric that every usable trial reports with a finite number."""
+    names = set.intersection(*(set(t.metrics) for t, _ in rows)) - {metric}
+    out = []
+    for name in sorted(names):
+        try:
+            values = np.array([float(t.metrics[name]) for t, _ in rows])
+        except (TypeError, ValueError):
+            continue
+        if np.all(np.isfinite(values)):
+            out.append(MetricModel.fit(name, X, values, y, direction))
+    return tuple(out)
 
 
 def _curve_model(rows, X: np.ndarray, direction: str | None) -> CurveModel | None:

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from katibsim.objective import Checkpoint, Evaluation, Objective, ObjectiveInput
+from katibsim.objective import Checkpoint, Evaluation, Objective, ObjectiveInput, ReportedMetric
 
 from .mnist_table import cached_table, corners, interpolate, lag1_correlation, shipped_table_path
 from .options import as_float, as_int, check_known, option_error, point_vector
@@ -42,6 +42,16 @@ MEMORY = 0.7
 MAX_FIDELITY = 100_000
 
 
+def _noisy_loss(mean: np.ndarray, std: np.ndarray, dev: np.ndarray, scale: float) -> np.ndarray:
+    """A loss ``dev`` (unit normal) away from its seed mean on a log-normal law with the table's
+    mean and ``scale`` x its seed-to-seed spread (scale 0: the mean): a loss stays positive, and a
+    diverging seed (spread larger than the mean, at the largest learning rates) lifts it rather
+    than pushing its neighbours to 0."""
+    m = np.maximum(mean, 1e-12)
+    sigma = scale * np.sqrt(np.log1p((std / m) ** 2))
+    return m * np.exp(sigma * dev - 0.5 * sigma * sigma)
+
+
 class MnistTfjob(Objective):
     name = "mnist-tfjob"
     description = (
@@ -51,6 +61,7 @@ class MnistTfjob(Objective):
     )
     metric_name = "accuracy_1"
     direction = "maximize"
+    generic = False  # a real job: its metric names and input ranges mean something
 
     def __init__(self, **options: Any) -> None:
         check_known(self.name, options, OPTIONS)
@@ -95,6 +106,8 @@ class MnistTfjob(Objective):
         # Every epoch of the table, for trials that train more or fewer epochs than `epochs`.
         self._mean_all = t.seed_mean(t.accuracy)
         self._std_all = t.seed_std(t.accuracy)
+        self._loss_mean_all = t.seed_mean(t.loss)
+        self._loss_std_all = t.seed_std(t.loss)
         self._seconds_all = t.cpu_seconds.min(axis=(0, 2))  # (B, E): cumulative seconds to each epoch
         # A bilinear interpolant peaks at a grid point, so the grid's best mean is the optimum.
         final = self._mean[..., -1]
@@ -108,6 +121,14 @@ class MnistTfjob(Objective):
             i, j = np.unravel_index(int(np.argmax(final)), final.shape)
             self.optimum = float(final[i, j])
             self.optimum_at = ({"--learning_rate": float(t.learning_rates[i]), "--batch_size": int(t.batch_sizes[j])},)
+        # The training loss after the last epoch, minimised; a bilinear interpolant's minimum is a grid point too.
+        final_loss = self._loss_mean[..., -1]
+        if self.fixed_batch_size is not None:
+            loss_optimum = min(float(interpolate(final_loss, corners(t, float(lr), self.fixed_batch_size)))
+                               for lr in t.learning_rates)
+        else:
+            loss_optimum = float(final_loss.min())
+        self.reports = (ReportedMetric("loss", "minimize", loss_optimum),)
 
     def _point(self, x: Mapping[str, Any]) -> tuple[float, float]:
         """(learning rate, batch size) of ``x`` (the fixed batch size when the option is set)."""
@@ -121,6 +142,12 @@ class MnistTfjob(Objective):
     def noise_free(self, x: Mapping[str, Any]) -> float:
         """The seed-mean accuracy after the last epoch, interpolated."""
         return float(interpolate(self._mean[..., -1], self._corners(x)))
+
+    def noise_free_metric(self, metric: str, x: Mapping[str, Any]) -> float:
+        """The seed-mean accuracy (``accuracy_1``) or loss (``loss``) after the last epoch, interpolated."""
+        if metric == "loss":
+            return float(interpolate(self._loss_mean[..., -1], self._corners(x)))
+        return super().noise_free_metric(metric, x)
 
     def mean_curve(self, x: Mapping[str, Any]) -> np.ndarray:
         """The seed-mean accuracy per epoch, interpolated (no noise)."""
@@ -151,13 +178,15 @@ class MnistTfjob(Objective):
         scale = self.noise_scale * dev
         accuracy = np.clip(interpolate(self._mean, c) + scale * interpolate(self._std, c), 0.0, 1.0)
         # Loss moves against accuracy: the same run-level deviation, opposite sign.
-        loss = np.maximum(interpolate(self._loss_mean, c) - scale * interpolate(self._loss_std, c), 0.0)
+        loss = _noisy_loss(interpolate(self._loss_mean, c), interpolate(self._loss_std, c), -dev, self.noise_scale)
         values = accuracy.tolist()
+        steps = range(1, self.epochs + 1)
         return Evaluation(
             value=values[-1],
-            curve=tuple(zip(range(1, self.epochs + 1), values)),
+            curve=tuple(zip(steps, values)),
             duration=self._duration(float(bs)),
             metrics={"loss": float(loss[-1])},
+            curves={"loss": tuple(zip(steps, loss.tolist()))},
             checkpoint=Checkpoint(self.epochs, float(interpolate(self._mean, c)[-1]), {"dev": float(dev[-1])}),
         )
 
@@ -191,13 +220,19 @@ class MnistTfjob(Objective):
             here = float(mean[min(max(start, 1), last) - 1])
             clean += (checkpoint.value - here) * MEMORY ** np.arange(1, epochs + 1)
         accuracy = np.clip(clean + self.noise_scale * dev * std[idx], 0.0, 1.0)
+        # Loss against accuracy, as in evaluate (a child's loss follows its own mean loss curve).
+        loss = _noisy_loss(interpolate(self._loss_mean_all, c)[idx], interpolate(self._loss_std_all, c)[idx],
+                           -dev, self.noise_scale)
         seconds = self._seconds_all[:, -1] / last  # per epoch, per batch size (the table's average)
         grid = self.table.batch_sizes.astype(float)
         duration = self.time_scale * float(np.interp(bs, grid, seconds)) * epochs
         values = accuracy.tolist()
+        steps = range(start + 1, start + epochs + 1)
         return Evaluation(
             value=values[-1],
-            curve=tuple(zip(range(start + 1, start + epochs + 1), values)),
+            curve=tuple(zip(steps, values)),
             duration=duration,
+            metrics={"loss": float(loss[-1])},
+            curves={"loss": tuple(zip(steps, loss.tolist()))},
             checkpoint=Checkpoint(start + epochs, float(clean[-1]), {"dev": float(dev[-1])}),
         )

@@ -49,7 +49,8 @@ spec:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path = tmp_path_factory.mktemp("m") / "smooth.json"
-    s = fit_table(smooth_table(), "forest")
+    # The trials' learning rates cover 1e-3..1e-1 of the Experiment's 1e-4..1.
+    s = fit_table(smooth_table(lr_span=(-3, -1), declared=True), "forest")
     write_model(s, path)
     return str(path), s
 
@@ -67,7 +68,7 @@ def _run(tmp_path, model_path, low, high, bmin, bmax, *extra):
 def test_suggestions_outside_the_region_are_counted(tmp_path, model, capsys):
     path, s = model
     lr, batch = s.encoding.columns
-    doc = _run(tmp_path, path, lr.low / 1000, lr.high, int(batch.low), int(batch.high))
+    doc = _run(tmp_path, path, 1e-4, 1.0, 8, 256)  # the declared space: no mismatch, but beyond the trials
     flagged = [t for t in doc["trials"] if t.get("extrapolated")]
     outside = [t for t in doc["trials"] if float(dict((a["name"], a["value"]) for a in t["assignment"])["lr"]) < lr.low]
     assert doc["extrapolated_trials"] == len(flagged) >= len(outside) > 0
@@ -76,6 +77,15 @@ def test_suggestions_outside_the_region_are_counted(tmp_path, model, capsys):
     assert f"# note [extrapolated]: {len(flagged)} of 12 trials were suggested outside the region the trials cover" in out
     result = RunResult.from_dict(doc)
     assert result.extrapolated_trials == len(flagged) and result.to_dict() == doc
+
+
+def test_a_range_beyond_the_declared_space_is_a_mismatch(tmp_path, model, capsys):
+    path, _ = model
+    exp = tmp_path / "e.yaml"
+    exp.write_text(EXPERIMENT.format(low=1e-5, high=1.0, bmin=8, bmax=256))
+    assert main(["simulate", str(exp), "--objective", "from-trials", "--objective-option", f"file={path}"]) == 2
+    err = capsys.readouterr().err
+    assert "beyond objective input lr's domain [0.0001, 1]" in err and "from-trials models a real job" in err
 
 
 def test_nothing_extrapolated_leaves_no_trace(tmp_path, model, capsys):

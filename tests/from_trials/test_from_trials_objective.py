@@ -76,3 +76,19 @@ def test_model_file_refuses_fit_options_and_a_contradicting_direction(model_file
         plugins.get_objective("from-trials", file=model_file, model="forest")
     with pytest.raises(SpecError, match="the data says accuracy is maximized"):
         plugins.get_objective("from-trials", file=model_file, direction="minimize")
+
+
+def test_not_generic_reports_other_metrics_with_the_direction_the_data_shows(tmp_path):
+    path = tmp_path / "m.json"
+    write_model(fit_table(smooth_table(loss=True, declared=True, lr_span=(-3, -1)), "forest"), path)
+    obj = plugins.get_objective("from-trials", file=str(path))
+    assert obj.generic is False
+    assert [(r.name, r.direction) for r in obj.reports] == [("loss", "minimize")]  # falls as accuracy rises
+    lr, batch = obj.inputs
+    assert (lr.low, lr.high, batch.low, batch.high) == (1e-4, 1.0, 8, 256)  # the declared space
+    assert obj.surrogate.encoding.columns[0].high < 0.11  # the covered region stays the trials'
+    x = {"lr": 0.01, "batch": 32}
+    ev = obj.evaluate(x, np.random.default_rng(0))
+    assert set(ev.metrics) == {"loss"} and ev.metrics["loss"] == pytest.approx(1 - ev.value, abs=0.1)
+    assert obj.noise_free_metric("loss", x) == pytest.approx(1 - obj.noise_free(x), abs=0.05)
+    assert obj.evaluate({"lr": 0.5, "batch": 32}, np.random.default_rng(0)).extrapolated

@@ -84,7 +84,10 @@ def test_mnist_batch_size_option_fixes_it():
 
 def test_pbt_children_continue_from_their_parents_in_a_simulation():
     exp = load_experiment(EXAMPLES / "simple-pbt-counts-fixed.yaml")
-    result = simulate(exp, "mnist-tfjob", objective_options={"batch_size": 100, "epochs": 2}, seed=0)
+    # Katib's PBT example as Katib ships it: its Validation-accuracy is not mnist-tfjob's accuracy_1
+    # and its lr starts below the surrogate's table; both mismatches are intended (the checkpoints are the point).
+    result = simulate(exp, "mnist-tfjob", objective_options={"batch_size": 100, "epochs": 2}, seed=0,
+                      allow_mismatch=("metric", "range"))
     starts = [t.curve[0][0] for t in result.trials if t.curve]
     assert starts.count(1) >= 40  # the population of generation 0 starts from scratch
     assert max(starts) > 2  # children start where their parents stopped
