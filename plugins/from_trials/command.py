@@ -117,6 +117,7 @@ def fit_report(s: Surrogate, qualities: Sequence[Quality], total: int, model_pat
                                                "trials": len(s.curve.X)},
         "duration": None if s.duration is None else {"median_seconds": float(np.exp(np.median(s.duration.log_seconds))),
                                                      "trials": len(s.duration.X)},
+        "other_metrics": [{"name": m.name, "direction": m.direction or None} for m in s.metrics],
         "optimum": None if best is None else {"value": best[0], "at": best[1]},
         "model_file": model_path,
     }
@@ -157,6 +158,9 @@ def fit_text(r: Mapping[str, Any]) -> str:
     d = r["duration"]
     lines.append(f"durations: median {_num(d['median_seconds'])} s from {d['trials']} trials"
                  if d else "durations: none in the data (a simulated trial takes 60 s)")
+    if r["other_metrics"]:
+        lines.append("other metrics (nearest trials' average): " + ", ".join(
+            f"{m['name']} ({m['direction'] or 'direction unknown'})" for m in r["other_metrics"]))
     if r["optimum"]:
         at = ", ".join(f"{k}={_num(v) if isinstance(v, float) else v}" for k, v in r["optimum"]["at"].items())
         lines.append(f"best predicted mean {_num(r['optimum']['value'])} at {at} (approximate)")

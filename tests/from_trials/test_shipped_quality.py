@@ -62,6 +62,7 @@ def test_fit_predict_and_simulate_from_the_command_line(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["metric_name"] == "accuracy_1" and report["direction"] == "maximize"
     assert report["curve"]["steps"] == 10 and 1 < report["duration"]["median_seconds"] < 10
+    assert report["other_metrics"] == [{"name": "loss", "direction": "minimize"}]
     # Names that start with dashes go after "--at=" (argparse reads a separate "--..." as an option).
     assert main(["surrogate", "predict", str(model), "--at=--learning_rate=0.01,--batch_size=32",
                  "--at=--learning_rate=0.45,--batch_size=400", "-o", "json"]) == 0
