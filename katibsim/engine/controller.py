@@ -126,7 +126,7 @@ class _TrialState:
 
     __slots__ = ("index", "name", "assignment", "strings", "rules", "created", "started", "ended",
                  "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs",
-                 "output_tail", "output_path", "labels")
+                 "output_tail", "output_path", "labels", "extrapolated")
 
     def __init__(self, index: int, name: str, assignment: dict, strings: tuple, rules: tuple, created: float):
         self.index = index
@@ -148,6 +148,7 @@ class _TrialState:
         self.output_tail: tuple[str, ...] = ()
         self.output_path: str | None = None
         self.labels: dict[str, str] = _NO_LABELS  # shared, never mutated
+        self.extrapolated = False
 
 
 class Controller:
@@ -483,6 +484,7 @@ class Controller:
         st.curve = _numeric_curve(obj_logs)
         st.output_tail = ev.output_tail
         st.output_path = ev.output_path
+        st.extrapolated = ev.extrapolated
         job_reason = f". Job reason: {ev.reason}" if ev.reason else ""
         job_message = f". Job message: {ev.message}" if ev.message else ""
         obs = False
@@ -642,6 +644,7 @@ class Controller:
                 started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
                 observation_available=t.obs, output_tail=t.output_tail, output_path=t.output_path,
                 labels=tuple(sorted(t.labels.items())),
+                extrapolated=t.extrapolated,
             )
             for t in self.trials
         )
@@ -689,6 +692,7 @@ class Controller:
             last_trial_end=max(ends) if ends else now,
             max_concurrent=self.max_concurrent,
             katib_failures=tuple(self.katib_failures),
+            extrapolated_trials=sum(1 for t in trials if t.extrapolated),
         )
 
 
