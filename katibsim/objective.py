@@ -90,7 +90,9 @@ class Evaluation:
     ``metrics`` additional metrics by name (their final values); ``curves`` the per-step reports
     of some of them, ``{name: ((step, value), ...)}`` (optional: a metric without a curve is
     reported once, at the last step); ``checkpoint`` where training ended (None: the
-    objective keeps none, and a child trial of this one starts from scratch).
+    objective keeps none, and a child trial of this one starts from scratch); ``extrapolated``
+    the point lies outside what the objective knows (an objective fitted to data: outside the
+    region its data covers), so the value is a guess; the run counts such trials.
     """
 
     value: float
@@ -99,6 +101,7 @@ class Evaluation:
     metrics: Mapping[str, float] = field(default_factory=dict)
     checkpoint: Checkpoint | None = None
     curves: Mapping[str, tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    extrapolated: bool = False
 
 
 class Objective(ABC):

@@ -58,6 +58,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "katibsim_plugins.katib_hyperband",
     "katibsim_plugins.katib_pbt",
     "katibsim_plugins.katib_nas",
+    "katibsim_plugins.from_trials.plugin",
 )
 
 # What each registration hook fills, by registry kind.

@@ -86,6 +86,8 @@ class TrialEvent:
     # whole output is kept, so a failed trial can be explained (Katib issue #848).
     output_tail: tuple[str, ...] = ()
     output_path: str | None = None
+    # Simulated backends: the objective marked the point as outside what it knows.
+    extrapolated: bool = False
 
 
 @dataclass(frozen=True)

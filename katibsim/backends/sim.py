@@ -12,6 +12,7 @@ reports in Katib, so they need no events of their own — and ``wait()`` jumps s
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import ClassVar
 
 import numpy as np
@@ -108,7 +109,8 @@ class SimBackend(Backend):
         reports = {m: logs[:n] if m == self.metric else () for m, logs in plan.event.reports.items()}
         reports = {m: v for m, v in reports.items() if v}
         return TrialEvent(name=name, time=now, outcome=Outcome.KILLED, reports=reports,
-                          started=plan.event.started, reason="TrialKilled", message=reason)
+                          started=plan.event.started, reason="TrialKilled", message=reason,
+                          extrapolated=plan.event.extrapolated)
 
     # -- the simulation model --------------------------------------------------------------------------
     def _uniforms(self) -> list[float]:
@@ -142,11 +144,18 @@ class SimBackend(Backend):
         curve = tuple((int(s), float(v)) for s, v in ev.curve) if ev.curve else ((1, value),)
         extra = {m: tuple((int(s), float(v)) for s, v in ev.curves[m]) if ev.curves.get(m) else None
                  for m in (ev.metrics or {})}
-        return value, duration, curve, {m: (float(v), extra[m]) for m, v in (ev.metrics or {}).items()}
+        return (value, duration, curve, {m: (float(v), extra[m]) for m, v in (ev.metrics or {}).items()},
+                bool(getattr(ev, "extrapolated", False)))
 
     def _plan(self, launch: TrialLaunch, now: float) -> _Plan:
+        value, duration, curve, extra, extrapolated = self._evaluate(launch)
+        plan = self._decide(launch, now, value, duration, curve, extra)
+        if extrapolated:  # the objective does not know this point: the run counts the trial
+            plan.event = replace(plan.event, extrapolated=True)
+        return plan
+
+    def _decide(self, launch: TrialLaunch, now: float, value: float, duration: float, curve, extra) -> _Plan:
         opts = self.options
-        value, duration, curve, extra = self._evaluate(launch)
         u_fail, u_where, u_metrics = self._uniforms()
         started = now + opts.startup_delay
         n = len(curve)

@@ -214,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         out.write(comment(failure_block(result)) + "\n")
     if args.output == "table":
         out.write(status.summary_table(result) + "\n")
+        if result.extrapolated_trials:
+            out.write(extrapolation_line(result) + "\n")
     else:
         out.write(katib_yaml(result, experiment, trial_objects=args.trial_objects))
         out.write(comment(_simulation_lines(result)))
@@ -261,7 +263,15 @@ def _simulation_lines(result) -> str:
         f"{result.duplicates} duplicate suggestion{'' if result.duplicates == 1 else 's'}",
     ]
     lines += [f"note [{n.code}]: {n.message}" for n in result.notes]
+    if result.extrapolated_trials:
+        lines.append(extrapolation_line(result))
     return "\n" + "\n".join(lines)
+
+
+def extrapolation_line(result) -> str:
+    """How many trials rest on extrapolation (an objective fitted to data, asked outside its region)."""
+    return (f"note [extrapolated]: {result.extrapolated_trials} of {len(result.trials)} trials were suggested "
+            f"outside the region the trials cover")
 
 
 def _json(result, experiment) -> dict[str, Any]:
@@ -280,5 +290,6 @@ def _json(result, experiment) -> dict[str, Any]:
             "max_concurrent": result.max_concurrent,
             "duplicates": result.duplicates,
             "notes": [n.to_dict() for n in result.notes],
+            **({"extrapolated_trials": result.extrapolated_trials} if result.extrapolated_trials else {}),
         },
     }

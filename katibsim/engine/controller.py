@@ -126,7 +126,7 @@ class _TrialState:
 
     __slots__ = ("index", "name", "assignment", "strings", "rules", "created", "started", "ended",
                  "bucket", "reason", "message", "value", "metrics", "curve", "stopped_at", "obs",
-                 "output_tail", "output_path", "labels")
+                 "output_tail", "output_path", "labels", "extrapolated")
 
     def __init__(self, index: int, name: str, assignment: dict, strings: tuple, rules: tuple, created: float):
         self.index = index
@@ -148,6 +148,7 @@ class _TrialState:
         self.output_tail: tuple[str, ...] = ()
         self.output_path: str | None = None
         self.labels: dict[str, str] = _NO_LABELS  # shared, never mutated
+        self.extrapolated = False
 
 
 class Controller:
@@ -393,8 +394,12 @@ class Controller:
         labels = getattr(self.algorithm, "last_labels", None)
         if not labels or len(labels) != len(assignments):
             labels = None
+        # Trial names the service chose (a reply's trial_name; Katib's PBT names its trials), "" for none.
+        given = getattr(self.algorithm, "last_trial_names", None)
+        if not given or len(given) != len(assignments):
+            given = None
         for k, (a, key) in enumerate(zip(assignments, keys)):
-            self._create_trial(a, key, rules, now, labels[k] if labels else None)
+            self._create_trial(a, key, rules, now, labels[k] if labels else None, given[k] if given else None)
         active = self.active
         if active > self.max_concurrent:
             self.max_concurrent = active
@@ -426,9 +431,14 @@ class Controller:
                       "when no trial was left running")
 
     def _create_trial(self, assignment: dict, key: tuple[str, ...], rules: tuple[Rule, ...], now: float,
-                      labels: dict[str, str] | None = None) -> None:
-        """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order."""
-        name = self.names()
+                      labels: dict[str, str] | None = None, name: str | None = None) -> None:
+        """``key`` is the assignment's SearchSpace.key: its Katib strings in parameter order;
+        ``name`` the service's name for the trial (``SyncAssignments``: the reply's ``trial_name``
+        when set, else ``<experiment>-<8 random characters>``)."""
+        if name:
+            self.names.used.add(name)
+        else:
+            name = self.names()
         strings = tuple(zip(self._param_names, key))
         st = _TrialState(len(self.trials), name, assignment, strings, rules, now)
         if labels:
@@ -474,6 +484,7 @@ class Controller:
         st.curve = _numeric_curve(obj_logs)
         st.output_tail = ev.output_tail
         st.output_path = ev.output_path
+        st.extrapolated = ev.extrapolated
         job_reason = f". Job reason: {ev.reason}" if ev.reason else ""
         job_message = f". Job message: {ev.message}" if ev.message else ""
         obs = False
@@ -632,6 +643,8 @@ class Controller:
                 message=t.message, value=t.value, metrics=t.metrics, curve=t.curve, created=t.created,
                 started=t.started, ended=t.ended, rules=t.rules, stopped_at=t.stopped_at,
                 observation_available=t.obs, output_tail=t.output_tail, output_path=t.output_path,
+                labels=tuple(sorted(t.labels.items())),
+                extrapolated=t.extrapolated,
             )
             for t in self.trials
         )
@@ -679,6 +692,7 @@ class Controller:
             last_trial_end=max(ends) if ends else now,
             max_concurrent=self.max_concurrent,
             katib_failures=tuple(self.katib_failures),
+            extrapolated_trials=sum(1 for t in trials if t.extrapolated),
         )
 
 

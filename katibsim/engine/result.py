@@ -72,10 +72,19 @@ class TrialResult:
     # file holding all of it.
     output_tail: tuple[str, ...] = ()
     output_path: str | None = None
+    #: The labels the algorithm gave the trial (Katib's PBT: generation and parent), sorted by key.
+    labels: tuple[tuple[str, str], ...] = ()
+    # The objective marked the trial's point as outside what it knows (from-trials: outside the
+    # region its trials cover).
+    extrapolated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = self._dict()
         # Only when set, so simulated results keep their exact bytes.
+        if self.labels:
+            d["labels"] = dict(self.labels)
+        if self.extrapolated:
+            d["extrapolated"] = True
         if self.output_tail:
             d["output_tail"] = list(self.output_tail)
         if self.output_path is not None:
@@ -121,6 +130,8 @@ class TrialResult:
             observation_available=bool(d.get("observation_available", False)),
             output_tail=tuple(str(x) for x in d.get("output_tail", ())),
             output_path=d.get("output_path"),
+            labels=tuple(sorted((str(k), str(v)) for k, v in (d.get("labels") or {}).items())),
+            extrapolated=bool(d.get("extrapolated", False)),
         )
 
 
@@ -300,6 +311,7 @@ class RunResult:
     last_trial_end: float = 0.0  # when the last trial ended (Katib does not stop running trials at completion)
     max_concurrent: int = 0
     katib_failures: tuple[KatibFailure, ...] = ()  # Katib's suggestion service failed (see KatibFailure)
+    extrapolated_trials: int = 0  # trials whose point the objective marked as extrapolated
     schema: int = SCHEMA_VERSION
 
     # -- conveniences ---------------------------------------------------------------------------------
@@ -329,6 +341,8 @@ class RunResult:
         d = self._dict()
         if self.katib_failures:  # only when set, so other results keep their exact bytes
             d = {"katib_failures": [f.to_dict() for f in self.katib_failures], **d}
+        if self.extrapolated_trials:  # likewise
+            d["extrapolated_trials"] = self.extrapolated_trials
         return d
 
     def _dict(self) -> dict[str, Any]:
@@ -405,6 +419,7 @@ class RunResult:
             last_trial_end=float(d.get("last_trial_end", 0.0)),
             max_concurrent=int(d.get("max_concurrent", 0)),
             katib_failures=tuple(KatibFailure.from_dict(f) for f in d.get("katib_failures", ())),
+            extrapolated_trials=int(d.get("extrapolated_trials", 0)),
             duplicates=int(d.get("duplicates", 0)),
             notes=tuple(Note.from_dict(n) for n in d.get("notes", ())),
             best_so_far=tuple(BestPoint.from_dict(b) for b in d.get("best_so_far", ())),

@@ -144,6 +144,8 @@ def suggestion_object(result: RunResult) -> dict[str, Any]:
         s: dict[str, Any] = {"name": t.name, "parameterAssignments": _assignments(t.assignment)}
         if t.rules:
             s["earlyStoppingRules"] = [r.to_katib() for r in t.rules]
+        if t.labels:  # the reply's labels, as SyncAssignments stores them on the TrialAssignment
+            s["labels"] = dict(t.labels)
         suggestions.append(s)
     status: dict[str, Any] = {
         "conditions": _conditions(result, result.suggestion.conditions),
@@ -220,7 +222,8 @@ def trial_object(result: RunResult, trial: TrialResult, run_spec: dict | None = 
         "metadata": {
             "creationTimestamp": timestamp(result, trial.created),
             "generation": 1,
-            "labels": {EXPERIMENT_LABEL: result.experiment},
+            # getTrialInstance: the experiment's label, then the suggestion's labels over it.
+            "labels": dict(sorted({EXPERIMENT_LABEL: result.experiment, **dict(trial.labels)}.items())),
             "name": trial.name,
             "namespace": result.namespace,
             "ownerReferences": _owner(result),

@@ -444,6 +444,10 @@ class Scenario:
         }
         if variant.backend is not None and not variant.backend.simulated:
             payload["backend"] = variant.backend.to_dict()
+        if variant.service is not None:
+            # Another implementation may answer at that address: a served run is its own result.
+            # Only when set, so the keys of stored in-process runs stay valid.
+            payload["service"] = variant.service
         return _hash(payload)
 
     def content_hash(self) -> str:
@@ -453,10 +457,7 @@ class Scenario:
             "experiment": self.experiment,
             "objective": {"name": self.objective.name, "options": dict(self.objective.options), "mapping": self.objective.mapping,
                           **({"mismatch": list(self.objective.mismatch)} if self.objective.mismatch else {})},
-            "variants": [
-                {"name": v.name, "algorithm": v.algorithm, "settings": dict(v.settings), "overrides": dict(v.overrides)}
-                for v in self.variants
-            ],
+            "variants": [_variant_payload(v) for v in self.variants],
             "seeds": [self.seeds.count, self.seeds.master],
             "budget": dict(self.budget),
             "simulation": dict(self.simulation),
@@ -465,6 +466,14 @@ class Scenario:
         if self.what_if is not None:
             payload["what_if"] = self.what_if.to_dict()
         return _hash(payload)
+
+
+def _variant_payload(v: Variant) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": v.name, "algorithm": v.algorithm, "settings": dict(v.settings),
+                           "overrides": dict(v.overrides)}
+    if v.service is not None:  # only when set: scenarios without one keep their hash
+        out["service"] = v.service
+    return out
 
 
 def _hash(payload: Any) -> str:

@@ -6,6 +6,12 @@ is one ``GetSuggestions`` with the Experiment, the trials converted as Katib con
 ``current_request_number = count`` and ``total_request_number`` = every assignment asked of it so
 far plus ``count`` (the Suggestion's ``spec.requests``). Answers are handled as Katib handles them:
 
+* each assignment's ``labels`` and ``trial_name`` go to the trial the engine creates for it
+  (:attr:`RemoteAlgorithm.last_labels`, :attr:`RemoteAlgorithm.last_trial_names`); a name Kubernetes
+  would refuse is a :class:`SuggestionServiceFailure`;
+* the reply's ``algorithm`` settings are kept as the Suggestion's ``status.algorithmSettings`` and
+  merged into the settings of every later request;
+
 * ``INVALID_ARGUMENT`` / ``UNKNOWN`` from validation: the Suggestion (so the Experiment) fails with
   ``Validation failed: ValidateAlgorithmSettings Error: <message>`` (SpecError, exit 1);
 * a failing ``GetSuggestions``: :class:`SuggestionServiceFailure` (Katib logs the error and retries
@@ -36,6 +42,7 @@ from katibsim.spec.space import Value
 
 KATIB_TIMEOUT = 60.0  # suggestionclient.go: every call gets a 60 s deadline
 UNEXPECTED_TRIALS = "The response contains unexpected trials"
+_NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def _go_code(code: grpc.StatusCode) -> str:
@@ -93,6 +100,13 @@ class RemoteAlgorithm(Algorithm):
         self.connect_timeout = connect_timeout
         self._message = convert.experiment_message(experiment, self.settings)
         self._requested = 0
+        #: The labels of the last reply, one mapping per assignment (the host's ``last_labels``).
+        self.last_labels: list[dict[str, str]] = []
+        #: The trial names of the last reply ("" where the service left the name to the controller).
+        self.last_trial_names: list[str] = []
+        self._named: set[str] = set()  # every name a reply gave
+        #: The Suggestion's ``status.algorithmSettings``: what the replies' ``algorithm`` set.
+        self.status_algorithm_settings: dict[str, str] = {}
         self._channel = grpc.insecure_channel(address)
         self._stub = api_grpc.SuggestionStub(self._channel)
         self._wait_until_reachable("ValidateAlgorithmSettings")
@@ -154,8 +168,13 @@ class RemoteAlgorithm(Algorithm):
             current_request_number=count,
             total_request_number=self._requested + count,
         )
+        self.last_labels, self.last_trial_names = [], []
         reply, trailing = self._call(request)
         assignments = convert.assignments_from_reply(reply, self.space)
+        # The reply's labels, one mapping per assignment: the engine puts them on the trials it
+        # creates, as Katib's controller puts them on the Trials (Katib's PBT sends generation and parent).
+        self.last_labels = convert.labels_from_reply(reply)
+        names = self._trial_names(reply, trials)
         exhausted = trailing.get(EXHAUSTED_HEADER)
         if exhausted is not None and len(assignments) < count:
             self._requested += len(assignments)
@@ -168,7 +187,46 @@ class RemoteAlgorithm(Algorithm):
                 fix="the suggestion service must answer exactly current_request_number assignments",
             )
         self._requested += count
+        self._update_status_settings(reply)
+        self.last_trial_names = names
+        self._named.update(n for n in names if n)
         return assignments
+
+    def _update_status_settings(self, reply: api.GetSuggestionsReply) -> None:
+        """``updateAlgorithmSettings`` on an accepted reply, then, for the next request,
+        ``appendAlgorithmSettingsFromSuggestion``: each status setting overwrites the experiment's
+        setting of its name, or is appended."""
+        changed = False
+        for setting in reply.algorithm.algorithm_settings:
+            if self.status_algorithm_settings.get(setting.name) != setting.value:
+                self.status_algorithm_settings[setting.name] = setting.value
+                changed = True
+        if changed:
+            self._message = convert.experiment_message(self.experiment, {**self.settings, **self.status_algorithm_settings})
+
+    def _trial_names(self, reply: api.GetSuggestionsReply, trials: Sequence[Trial]) -> list[str]:
+        """The reply's ``trial_name`` of each assignment, which Katib's controller uses as the new
+        Trial's name. A name Kubernetes refuses, or one a Trial already has, means the Trial is
+        never created and Katib's controller fails the same way on every reconcile."""
+        names = [pa.trial_name for pa in reply.parameter_assignments]
+        taken = self._named | {t.name for t in trials}
+        for n in names:
+            if not n:
+                continue
+            why = None
+            if len(n) > 253 or not _NAME_RE.fullmatch(n):
+                why = (f"trial name {n!r} from the service at {self.address} is not a valid Kubernetes object name "
+                       "(lowercase RFC 1123 subdomain, at most 253 characters)")
+            elif n in taken:
+                why = f"the service at {self.address} named a new trial {n!r}, the name of an existing Trial"
+            if why is not None:
+                raise SuggestionServiceFailure(
+                    f'trials.kubeflow.org "{n}" cannot be created',
+                    why=why + "; Katib's experiment controller fails to create it and retries on every reconcile",
+                    fix="the suggestion service must give each new trial a new, valid name, or leave trial_name empty",
+                )
+            taken.add(n)
+        return names
 
     def _call(self, request: api.GetSuggestionsRequest) -> tuple[api.GetSuggestionsReply, dict[str, str]]:
         deadline = time.monotonic() + self.connect_timeout

@@ -7,7 +7,8 @@ Pure functions, both directions, following Katib's sources (``docs/serve.md`` sa
   MetricsUnavailable ones and early-stopped ones without an observation; each metric of the
   observation as one string, picked by the trial's metric strategy (``min``/``max`` falling back to
   ``latest`` when unavailable); times in RFC3339 at whole seconds; the last condition, ``UNKNOWN``
-  for a type the enum lacks;
+  for a type the enum lacks; no trial labels (see :func:`trial_message`); a reply's per-assignment
+  labels become the new trials' labels (``SyncAssignments``);
 * the service side (``internal/trial.py``, ``search_space.py``): assignments come back as Python
   ``str()`` of the values; an objective value is ``float(value)`` of the metric named like the
   objective.
@@ -70,9 +71,9 @@ def _invert(table: Mapping[str, int]) -> dict[int, str]:
 def experiment_message(experiment: Experiment, settings: Mapping[str, str] | None = None) -> api.Experiment:
     """``ConvertExperiment``: the Experiment as Katib's controller sends it to a service.
 
-    ``settings`` replaces ``spec.algorithm.algorithmSettings`` (katibsim's ``--algorithm-setting``);
-    Katib itself appends the Suggestion's ``status.algorithmSettings`` here, which katibsim's
-    algorithms never set.
+    ``settings`` replaces ``spec.algorithm.algorithmSettings`` (katibsim's ``--algorithm-setting``,
+    and the Suggestion's ``status.algorithmSettings`` merged in, as ``SyncAssignments`` does before
+    every request: :class:`katibsim.service.client.RemoteAlgorithm` passes them).
     """
     spec = experiment.spec
     obj = spec.objective or ObjectiveSpec()
@@ -173,8 +174,9 @@ def trial_message(t: Trial, objective: ObjectiveSpec, obj_msg: api.ObjectiveSpec
     msg.spec.parameter_assignments.assignments.extend(
         api.ParameterAssignment(name=k, value=format_value(v)) for k, v in t.assignment.items()
     )
-    for k, v in t.labels.items():
-        msg.spec.labels[k] = v
+    # No spec.labels: ConvertTrials copies the Trial's spec.labels, which Katib's experiment
+    # controller never sets (getTrialInstance puts a reply's labels on metadata.labels), so a
+    # service never gets back the labels it gave (docs/serve.md, "Trial labels").
     msg.status.start_time = format_time(t.start_time)
     msg.status.completion_time = format_time(t.completion_time)
     msg.status.condition = _CONDITIONS.get(t.condition, api.TrialStatus.UNKNOWN)
@@ -284,14 +286,28 @@ def trials_from_message(trials: Sequence[api.Trial], space: SearchSpace, objecti
     return out
 
 
-def assignments_reply(assignments: Sequence[Mapping[str, Value]]) -> list[api.GetSuggestionsReply.ParameterAssignments]:
-    """``Assignment.generate``: each value as Python ``str()``, in the algorithm's key order."""
+def assignments_reply(
+    assignments: Sequence[Mapping[str, Value]], labels: Sequence[Mapping[str, str]] | None = None
+) -> list[api.GetSuggestionsReply.ParameterAssignments]:
+    """``Assignment.generate``: each value as Python ``str()``, in the algorithm's key order, with
+    the trial labels of each assignment when ``labels`` has one mapping per assignment (Katib's
+    PBT service sends its generation and parent labels so)."""
+    if labels is not None and len(labels) != len(assignments):
+        labels = None
     return [
         api.GetSuggestionsReply.ParameterAssignments(
-            assignments=[api.ParameterAssignment(name=k, value=format_value(v)) for k, v in a.items()]
+            assignments=[api.ParameterAssignment(name=k, value=format_value(v)) for k, v in a.items()],
+            labels={str(k): str(v) for k, v in labels[i].items()} if labels is not None else None,
         )
-        for a in assignments
+        for i, a in enumerate(assignments)
     ]
+
+
+def labels_from_reply(reply: api.GetSuggestionsReply) -> list[dict[str, str]]:
+    """The labels of each assignment (``SyncAssignments`` copies them onto the TrialAssignment,
+    and the experiment controller onto the Trial's ``metadata.labels``); empty mappings when the
+    service sends none."""
+    return [dict(pa.labels) for pa in reply.parameter_assignments]
 
 
 def assignments_from_reply(reply: api.GetSuggestionsReply, space: SearchSpace) -> list[dict[str, Value]]:

@@ -152,7 +152,16 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
                     outcome = f"UNKNOWN {exc.message}"
                     context.abort(grpc.StatusCode.UNKNOWN, f"Exception calling application: {exc.message}")
             outcome = f"{len(assignments)} assignment(s)"
-            return api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments))
+            # Per-assignment trial labels, when the algorithm gives them (the host's `last_labels`).
+            labels = getattr(algorithm, "last_labels", None)
+            reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments, labels))
+            # State an algorithm keeps in the Suggestion's status.algorithmSettings (Katib's hyperband):
+            # the controller merges it into the settings of the next request.
+            status_settings = getattr(algorithm, "status_algorithm_settings", None)
+            if status_settings:
+                reply.algorithm.algorithm_settings.extend(
+                    api.AlgorithmSetting(name=str(k), value=str(v)) for k, v in status_settings)
+            return reply
         except Exception as exc:  # noqa: BLE001 - grpc turns it into UNKNOWN, as for Katib's services
             if outcome == "?":
                 outcome = f"{type(exc).__name__}: {exc}" if not isinstance(exc, grpc.RpcError) else "aborted"

@@ -125,39 +125,55 @@ OBJECTIVE = "objective"
 
 def objective_values() -> st.SearchStrategy[float | None]:
     """Mostly ordinary values (so model-based algorithms get to fit), sometimes NaN, inf or none."""
-    finite = st.floats(-1e6, 1e6, allow_nan=False)
-    return st.one_of(finite, finite, finite, finite, st.sampled_from((math.nan, math.inf, -math.inf)), st.none())
+    return _OBJECTIVE_VALUES
 
+
+_FINITE = st.floats(-1e6, 1e6, allow_nan=False)
+_OBJECTIVE_VALUES = st.one_of(_FINITE, _FINITE, _FINITE, _FINITE, st.sampled_from((math.nan, math.inf, -math.inf)),
+                              st.none())
 
 # Succeeded trials dominate real histories; every other condition still appears.
 CONDITIONS = [TrialCondition.SUCCEEDED] * 6 + [c for c in TrialCondition if c != TrialCondition.SUCCEEDED]
 
+# Built once: a history draws these for every trial, and building (and validating) a strategy costs
+# more than drawing from it (most of the kit's time went there).
+_CONDITION = st.sampled_from(CONDITIONS)
+_CURVE = st.lists(_FINITE, max_size=4)
+_START = st.floats(0, 1e5, allow_nan=False)
+_DURATION = st.floats(0, 1e4, allow_nan=False)
+
 
 @st.composite
-def trials(draw, space: SearchSpace, name: str) -> Trial:
-    """One trial in any condition with the values Katib can hand an algorithm."""
-    condition = draw(st.sampled_from(CONDITIONS))
-    assignment = draw(assignments(space))
+def _trial_parts(draw, pick: st.SearchStrategy[dict[str, Value]]) -> tuple:
+    """Everything of a trial but its name (see :func:`trials`)."""
+    condition = draw(_CONDITION)
+    assignment = draw(pick)
     value = None
     observation = None
     intermediate: tuple[tuple[int, float], ...] = ()
     if condition in (TrialCondition.SUCCEEDED, TrialCondition.EARLY_STOPPED):
-        value = draw(objective_values())
+        value = draw(_OBJECTIVE_VALUES)
     if condition in (TrialCondition.RUNNING, TrialCondition.SUCCEEDED, TrialCondition.EARLY_STOPPED):
-        curve = draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=4))
+        curve = draw(_CURVE)
         intermediate = tuple((i + 1, v) for i, v in enumerate(curve))
     if value is not None:
         observation = Observation((Metric(OBJECTIVE, min=value, max=value, latest=value),))
-    start = draw(st.floats(0, 1e5, allow_nan=False))
-    end = None if condition.is_active else start + draw(st.floats(0, 1e4, allow_nan=False))
-    return Trial(name, assignment, condition, value, observation, intermediate, start, end)
+    start = draw(_START)
+    end = None if condition.is_active else start + draw(_DURATION)
+    return assignment, condition, value, observation, intermediate, start, end
+
+
+def trials(space: SearchSpace, name: str) -> st.SearchStrategy[Trial]:
+    """One trial in any condition with the values Katib can hand an algorithm."""
+    return _trial_parts(assignments(space)).map(lambda parts: Trial(name, *parts))
 
 
 @st.composite
 def histories(draw, space: SearchSpace, *, min_size: int = 0, max_size: int = 12) -> tuple[Trial, ...]:
     """A history of trials with unique names, in creation order."""
     n = draw(st.integers(min_size, max_size))
-    return tuple(draw(trials(space, f"trial-{i}")) for i in range(n))
+    parts = _trial_parts(assignments(space))  # one strategy for the whole history
+    return tuple(Trial(f"trial-{i}", *draw(parts)) for i in range(n))
 
 
 def objectives() -> st.SearchStrategy[ObjectiveInfo]:

@@ -23,13 +23,15 @@ are the same; this module reproduces goptuna's *sampler* around it:
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-from cmaes import CMA
 
 from .space import CONTINUOUS, INT_UNIFORM, STEP_INT_UNIFORM, Distribution, ordered
 from .study import Study, StudyTrial
+
+if TYPE_CHECKING:
+    from cmaes import CMA
 
 GENERATION_ATTR = "goptuna:cmaes:generationId"
 INC_POPSIZE = 2  # Katib passes 2 to SamplerOptionIPop / SamplerOptionBIPop
@@ -87,6 +89,8 @@ class CmaesSampler:
         bounds = np.array([[self.dists[k].low, self.dists[k].high] for k in self.keys], dtype=float)
         seed = int(self.rng.integers(2**31 - 1))
         self.optimizer_id += 1
+        from cmaes import CMA  # here, not at the top: cmaes loads scipy.stats, which would cost every katibsim start
+
         return CMA(mean=np.array(mean, dtype=float), sigma=sigma0, bounds=bounds, seed=seed,
                    population_size=population_size, n_max_resampling=100)
 

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
-from scipy.stats import qmc
 
 from .space import CATEGORICAL, DISCRETE_UNIFORM, INT_UNIFORM, STEP_INT_UNIFORM, UNIFORM, Distribution, ordered
+
+if TYPE_CHECKING:
+    from scipy.stats import qmc
 
 
 def engine(dim: int, skip: int = 1) -> qmc.Sobol:
     """scipy's unscrambled Sobol' engine positioned at goptuna's first draw (point ``skip``)."""
+    from scipy.stats import qmc  # here, not at the top: scipy.stats would cost every katibsim start
+
     e = qmc.Sobol(d=dim, scramble=False)
     if skip:
         e.fast_forward(skip)

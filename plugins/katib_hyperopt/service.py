@@ -22,23 +22,30 @@ like the live one), and a first call with history goes straight to the one-id-at
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
+from types import ModuleType
 from typing import Any, Sequence
 
-import warnings
-
-with warnings.catch_warnings():
-    # hyperopt 0.2.5 imports pkg_resources (hyperopt/atpe.py), which warns on every import under
-    # setuptools 80: a library's deprecation notice, not something a katibsim user can act on.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-    import hyperopt
 import numpy as np
-from hyperopt import hp
 
 from katibsim.spec.space import Distribution, ParameterType, SearchSpace
 from katibsim_plugins.katib_common import KatibTrial
 
 RANDOM, TPE = "random", "tpe"
+
+
+@functools.cache
+def _hyperopt() -> ModuleType:
+    """hyperopt, imported when the first pod is built, not when the plugin registers: it loads
+    scipy.stats and more, which every ``katibsim`` command would pay at start."""
+    with warnings.catch_warnings():
+        # hyperopt 0.2.5 imports pkg_resources (hyperopt/atpe.py), which warns on every import under
+        # setuptools 80: a library's deprecation notice, not something a katibsim user can act on.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        import hyperopt
+    return hyperopt
 
 
 def constant_parameters(space: SearchSpace) -> dict[str, Any]:
@@ -56,6 +63,7 @@ def hyperopt_space(space: SearchSpace, skip: frozenset[str] = frozenset()) -> di
     An int without a step has step 1 already (Katib's shared conversion), so ints always take the
     quantised forms; a double without a step takes the continuous ones.
     """
+    hp = _hyperopt().hp
     out: dict[str, Any] = {}
     for p in space:
         name = p.name
@@ -105,6 +113,7 @@ class HyperoptService:
         self.seed = seed
         self.settings = dict(settings or {})
         self.corrected = corrected
+        hyperopt = _hyperopt()
         self.suggest_fn = hyperopt.tpe.suggest if algorithm == TPE else hyperopt.rand.suggest
         self.rstate = np.random.RandomState(seed)
         # Corrected: a parameter with min == max is that constant, outside hyperopt's space.
@@ -112,7 +121,7 @@ class HyperoptService:
         domain_space = hyperopt_space(space, frozenset(self.constants))
         # Corrected, with every parameter constant, hyperopt has nothing to draw (it would raise).
         self.nothing_to_draw = corrected and not domain_space
-        self.domain = hyperopt.Domain(None, domain_space or {"_": hp.choice("_", [0])}, pass_expr_memo_ctrl=None)
+        self.domain = hyperopt.Domain(None, domain_space or {"_": hyperopt.hp.choice("_", [0])}, pass_expr_memo_ctrl=None)
         self.fmin = hyperopt.FMinIter(self.suggest_fn, self.domain, trials=hyperopt.Trials(), max_evals=-1,
                                       rstate=self.rstate, verbose=False)
         self.fmin.catch_eval_exceptions = False
@@ -136,6 +145,7 @@ class HyperoptService:
 
     def tell(self, trials: Sequence[KatibTrial]) -> None:
         """Insert the trials not recorded yet as DONE documents, in order (Katib's loop)."""
+        hyperopt = _hyperopt()
         trials_obj = self.fmin.trials
         tids, specs, results, miscs = [], [], [], []
         for t in trials:

@@ -25,19 +25,33 @@ sampler's ``study.stop()`` is ignored, and a grid with no point left unasked rai
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import warnings
 from collections import defaultdict
-from typing import Any, Iterator, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
-import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.trial import TrialState
 
 from katibsim.spec.space import Distribution, ParameterType, SearchSpace
 from katibsim_plugins.katib_common import KatibTrial
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import TrialState
+
+
+@functools.cache
+def _optuna() -> ModuleType:
+    """Optuna, imported when the first pod is built or a distribution converted, not when the plugin
+    registers: it loads SQLAlchemy and more, which every ``katibsim`` command would pay at start."""
+    import optuna
+    import optuna.distributions
+    import optuna.trial
+
+    return optuna
 
 GRID, TPE, MULTIVARIATE_TPE = "grid", "tpe", "multivariate-tpe"
 UNKNOWN_TRIAL = "An unknown trial has been passed in the GetSuggestion request."
@@ -75,6 +89,9 @@ def optuna_distributions(space: SearchSpace, corrected: bool = False, grid: bool
     message = unsupported_distribution(space)
     if message and not corrected:
         raise ValueError(message)
+    dist = _optuna().distributions
+    CategoricalDistribution, FloatDistribution, IntDistribution = (  # noqa: N806 - Optuna's class names
+        dist.CategoricalDistribution, dist.FloatDistribution, dist.IntDistribution)
     out: dict[str, BaseDistribution] = {}
     for p in space:
         if p.type == ParameterType.INT:
@@ -151,6 +168,7 @@ class OptunaService:
         self.corrected = corrected
         self.assignments_to_number: dict[str, list[int]] = defaultdict(list)
         self.recorded: set[str] = set()
+        optuna = _optuna()  # imported before quiet(), which restores the logger level Optuna set at import
         with quiet():
             if algorithm == GRID:
                 sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler(grid_combinations(space), **config)
@@ -197,6 +215,8 @@ class OptunaService:
                 sampler = self.study.sampler
                 system_attrs = {"grid_id": gid, "search_space": sampler._search_space}  # type: ignore[attr-defined]
         ok = not math.isnan(t.value)
+        optuna = _optuna()
+        TrialState = optuna.trial.TrialState  # noqa: N806 - Optuna's class name
         frozen = optuna.trial.create_trial(state=TrialState.COMPLETE if ok else TrialState.FAIL,
                                            value=t.value if ok else None, params=params, distributions=dists,
                                            system_attrs=system_attrs)
@@ -206,7 +226,8 @@ class OptunaService:
     def _inside(dist: BaseDistribution, value: Any) -> Any:
         """``value`` as Optuna holds it, clipped into ``dist`` (a float artefact just past max)."""
         internal = dist.to_internal_repr(value)
-        if not dist._contains(internal) and isinstance(dist, (FloatDistribution, IntDistribution)):
+        d = _optuna().distributions
+        if not dist._contains(internal) and isinstance(dist, (d.FloatDistribution, d.IntDistribution)):
             internal = min(max(internal, dist.low), dist.high)
         return dist.to_external_repr(internal)
 
@@ -234,7 +255,7 @@ class OptunaService:
             numbers = self.assignments_to_number[assignments_key(assignment)]
             if numbers:
                 self.recorded.add(name)
-                self._tell_ignoring_stop(numbers.pop(0), None, state=TrialState.FAIL)
+                self._tell_ignoring_stop(numbers.pop(0), None, state=_optuna().trial.TrialState.FAIL)
 
     # -- asking ------------------------------------------------------------------------------------
     def _unasked_grid_points(self) -> int:

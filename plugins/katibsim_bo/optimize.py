@@ -21,7 +21,6 @@ from typing import Callable
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import qmc
 
 from .encoding import CAT, CONT, ORD, Encoding
 
@@ -46,6 +45,8 @@ def enumerate_space(enc: Encoding) -> np.ndarray:
 
 
 def _sobol(d: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    from scipy.stats import qmc  # here, not at the top: scipy.stats would cost every katibsim start
+
     m = max(1, int(np.ceil(np.log2(max(n, 2)))))
     return qmc.Sobol(d, scramble=True, seed=rng).random_base2(m)[:n]
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import qmc
 from threadpoolctl import ThreadpoolController
 
 from katibsim.algorithm import Algorithm, Capabilities, ObjectiveInfo, Trial
@@ -49,7 +48,9 @@ HEDGE_KINDS = ("ucb", "logei", "pi")
 NEAR_DUPLICATE = 1e-4
 # The matrices here are small (tens to hundreds of rows): a multi-threaded BLAS only adds
 # synchronisation, and on a loaded machine it makes every call many times slower. So the
-# plugin's own linear algebra runs on one thread, whatever the host process set.
+# plugin's own linear algebra runs on one thread, whatever the host process set. The controller
+# sees the BLAS libraries loaded when it is built, so scipy stays imported at the top of gp.py and
+# acquisition.py: imported later, it runs multi-threaded and results change in the tenth digit.
 _THREADS = ThreadpoolController()
 
 
@@ -125,6 +126,8 @@ class KatibsimBO(Algorithm):
         if self._design is None or len(self._design) < n:
             rng = np.random.default_rng([self._entropy, 0x5EED])
             if self.config.initial_design == "sobol":
+                from scipy.stats import qmc  # here, not at the top: scipy.stats would cost every katibsim start
+
                 U = qmc.Sobol(self.enc.dim, scramble=True, seed=rng).random_base2(int(math.log2(n)))
             else:
                 U = rng.random((n, self.enc.dim))

@@ -164,3 +164,31 @@ class CorrectedPbt(Pbt):
     "check_rejects_junk_settings": "Katib's pbt ignores unknown names"})
 def test_conformance_kit(check):
     check()
+
+
+def test_a_run_records_the_labels_as_katib_puts_them_on_trials_and_suggestions():
+    """getTrialInstance puts the reply's labels on each Trial's metadata.labels (next to the
+    experiment's label), and SyncAssignments keeps them on the Suggestion's status.suggestions;
+    the stored result keeps them through its JSON, and an unlabelled trial stores none."""
+    from pathlib import Path
+
+    from katibsim.engine import status
+    from katibsim.engine.result import RunResult
+    from katibsim.engine.run import simulate
+    from katibsim.spec.loader import load_experiment
+
+    exp = load_experiment(Path(__file__).resolve().parents[2] / "examples" / "katib" / "simple-pbt-counts-fixed.yaml")
+    result = simulate(exp, "mnist-tfjob", seed=3, objective_options={"batch_size": 100, "epochs": 2},
+                      allow_mismatch=("metric", "range"))
+    names = {t.name for t in result.trials}
+    children = [t for t in result.trials if dict(t.labels).get(PARENT_LABEL)]
+    assert children and all(dict(t.labels)[PARENT_LABEL] in names for t in children)
+    assert all(dict(t.labels).get(GENERATION_LABEL) for t in result.trials)
+    child = children[-1]
+    meta = status.trial_object(result, child)["metadata"]["labels"]
+    assert meta == {"katib.kubeflow.org/experiment": exp.name, **dict(child.labels)}
+    (stored,) = [s for s in status.suggestion_object(result)["status"]["suggestions"] if s["name"] == child.name]
+    assert stored["labels"] == dict(child.labels)
+    assert RunResult.from_dict(result.to_dict()) == result
+    plain = type(child)(name="t", index=0, assignment=(), condition="Succeeded", reason="", message="", value=1.0)
+    assert "labels" not in plain.to_dict()

@@ -15,14 +15,19 @@ from katibsim.testing import checks_for
 ALGORITHMS = list(plugins.algorithms().values())
 
 
-def _params(max_examples=None):
+def _params(max_examples, exempt_examples=None):
+    """Every check of every algorithm; an exempt one (``kit_exempt``: Katib's behaviour breaks the
+    rule) is an expected failure, run with ``exempt_examples`` (default ``max_examples``), unshrunk."""
     out = []
     for cls in ALGORITHMS:
         exempt = dict(getattr(cls, "kit_exempt", {}) or {})
         assert all(isinstance(why, str) and why for why in exempt.values()), cls
-        for name, call in checks_for(cls, settings=getattr(cls, "kit_settings", None), max_examples=max_examples,
-                                     skip=exempt):
+        settings = getattr(cls, "kit_settings", None)
+        expected = dict(checks_for(cls, settings=settings, max_examples=exempt_examples or max_examples, skip=exempt))
+        for name, call in checks_for(cls, settings=settings, max_examples=max_examples, skip=exempt):
             why = call.expected_failure
+            if why:
+                call = expected[name]
             marks = [pytest.mark.xfail(reason=why, strict=False)] if why else []
             out.append(pytest.param(call, id=f"{cls.name}-{name}", marks=marks))
     return out
@@ -41,9 +46,11 @@ def test_kit_exempt_names_real_checks_with_a_reason():
             assert check in known and why, (cls.name, check)
 
 
-# 20 examples per check in the default suite (every algorithm x every check is ~400 properties, some on
-# slow libraries); the slow profile below runs 200.
-@pytest.mark.parametrize("check", _params(max_examples=20))
+# The default suite: 20 examples per enforced property check, 5 per expected failure (it cannot fail
+# the suite: it reports xfail, or XPASS once the rule holds). Most of the kit's time went to the
+# expected failures of Katib's slow services (pbt, grid, multivariate-tpe, sobol); every check of
+# every algorithm still runs. The slow profile below runs 200 examples of every check.
+@pytest.mark.parametrize("check", _params(max_examples=20, exempt_examples=5))
 def test_contract(check):
     check()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import threading
+from concurrent import futures
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,29 @@ class Served:
         starter = getattr(self, "_starter", None)
         if starter is not None:
             starter.join()
+
+
+@pytest.fixture
+def fake():
+    """A Suggestion service of the test's own (any ``SuggestionServicer``) on a free loopback
+    port: ``fake(servicer)`` starts it and returns its address."""
+    import grpc
+
+    from katibsim.service.proto import api_pb2_grpc as api_grpc
+
+    servers = []
+
+    def start(servicer) -> str:
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        api_grpc.add_SuggestionServicer_to_server(servicer, server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        servers.append(server)
+        return f"127.0.0.1:{port}"
+
+    yield start
+    for s in servers:
+        s.stop(None)
 
 
 @pytest.fixture

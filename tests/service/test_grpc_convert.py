@@ -47,6 +47,29 @@ def test_trial_round_trip(lr, n, opt, bs, best, latest, condition):
     assert back.condition == condition
     assert back.value == value
     assert back.has_value == t.has_value
+    # ConvertTrials copies Trial.spec.labels, which Katib's controller never sets: no labels go back.
+    assert dict(msg.spec.labels) == {} and dict(back.labels) == {}
+
+
+def test_reply_labels_travel_per_assignment():
+    assignments = [{"lr": 0.1}, {"lr": 0.2}]
+    labels = [{"pbt.suggestion.katib.kubeflow.org/generation": "1", "pbt.suggestion.katib.kubeflow.org/parent": "t-0"},
+              {"pbt.suggestion.katib.kubeflow.org/generation": "0"}]
+    reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments, labels))
+    assert convert.labels_from_reply(reply) == labels
+    assert convert.assignments_from_reply(reply, SPACE) == assignments
+    # No labels, or not one mapping per assignment (the host's rule): none are sent.
+    for given in (None, labels[:1]):
+        reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments, given))
+        assert convert.labels_from_reply(reply) == [{}, {}]
+
+
+def test_spec_labels_in_a_request_are_read():
+    """Katib's own server side: a labelled trial that comes back (from a user-made Trial with
+    spec.labels, say) is read with its labels."""
+    msg = api.Trial(name="t-1")
+    msg.spec.labels["k"] = "v"
+    (back,) = convert.trials_from_message([msg], SPACE, INFO)
     assert dict(back.labels) == {"k": "v"}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent import futures
 
 import grpc
 import pytest
@@ -105,23 +104,6 @@ class _Fake(api_grpc.SuggestionServicer):
             context.abort(grpc.StatusCode.INTERNAL, "the optimizer blew up")
         n = request.current_request_number if self.answer is None else self.answer
         return api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply([{"x": 0.0, "y": 0.0}] * n))
-
-
-@pytest.fixture
-def fake():
-    servers = []
-
-    def start(servicer) -> str:
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        api_grpc.add_SuggestionServicer_to_server(servicer, server)
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        servers.append(server)
-        return f"127.0.0.1:{port}"
-
-    yield start
-    for s in servers:
-        s.stop(None)
 
 
 def test_wrong_number_of_assignments_is_katibs_unexpected_trials(fake, small_experiment):
