@@ -113,6 +113,10 @@ class Objective(ABC):
     inputs: tuple[ObjectiveInput, ...] = ()
     optimum: float | None = None  # best achievable value of the noise-free function
     optimum_at: tuple[Mapping[str, float], ...] = ()
+    #: The options that name a file the objective reads (a table, a trials file): a scenario's run
+    #: key holds a digest of each such file's content, so a run on an edited file is run again
+    #: instead of being taken from the stored results.
+    file_options: ClassVar[tuple[str, ...]] = ()
     #: The other metrics ``evaluate`` reports in ``Evaluation.metrics`` (name, direction, optimum).
     reports: tuple[ReportedMetric, ...] = ()
     #: True: a test function standing for any metric (its metric name and input bounds are

@@ -16,9 +16,11 @@ Design choices (see ``docs/reports.md#assertion-families``):
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -448,6 +450,9 @@ class Scenario:
             # Another implementation may answer at that address: a served run is its own result.
             # Only when set, so the keys of stored in-process runs stay valid.
             payload["service"] = variant.service
+        files = objective_file_digests(self.objective)
+        if files:  # only when the objective reads files, so other stored keys stay valid
+            payload["objective_files"] = files
         return _hash(payload)
 
     def content_hash(self) -> str:
@@ -465,6 +470,9 @@ class Scenario:
         }
         if self.what_if is not None:
             payload["what_if"] = self.what_if.to_dict()
+        files = objective_file_digests(self.objective)
+        if files:
+            payload["objective_files"] = files
         return _hash(payload)
 
 
@@ -474,6 +482,39 @@ def _variant_payload(v: Variant) -> dict[str, Any]:
     if v.service is not None:  # only when set: scenarios without one keep their hash
         out["service"] = v.service
     return out
+
+
+def objective_file_digests(ref: ObjectiveRef) -> dict[str, str]:
+    """A digest of the content of every file the objective's options name (its class's
+    ``file_options``), by option; empty when the objective reads none. A file that cannot be read
+    is ``"unreadable"`` (the objective itself reports why when it is built)."""
+    from katibsim import plugins
+
+    entry = plugins.objectives().get(ref.name)
+    names = getattr(getattr(entry, "factory", None), "file_options", ()) or ()
+    out: dict[str, str] = {}
+    for key in names:
+        value = ref.options.get(key)
+        if value is not None:
+            out[key] = _file_digest(str(value))
+    return out
+
+
+def _file_digest(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "unreadable"
+    return _cached_digest(os.path.abspath(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_digest(path: str, mtime_ns: int, size: int) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+    except OSError:
+        return "unreadable"
 
 
 def _hash(payload: Any) -> str:

@@ -67,6 +67,7 @@ def _input(c: Column) -> ObjectiveInput:
 
 class FromTrials(Objective):
     name = "from-trials"
+    file_options = ("file", "experiment")
     generic = False  # a real job: its metric names and input ranges mean something
     description = ("Surrogate of a real experiment fitted to its finished trials (file=PATH: Katib Trials, "
                    "katibsim results, CSV/JSON, or a model JSON); noise, curves and durations from the data.")

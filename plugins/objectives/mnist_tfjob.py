@@ -54,6 +54,7 @@ def _noisy_loss(mean: np.ndarray, std: np.ndarray, dev: np.ndarray, scale: float
 
 class MnistTfjob(Objective):
     name = "mnist-tfjob"
+    file_options = ("table",)
     description = (
         "Surrogate of the seed's tfjob-bayesian (--learning_rate, --batch_size -> accuracy_1, maximise) "
         "from real training runs of a small MLP on scikit-learn's digits (not MNIST); per-epoch curves, "
