@@ -64,8 +64,10 @@ def _ed(direction: str) -> str:
     return direction[:-1] + "ed" if direction.endswith("e") else direction + "ed"
 
 
-def _others(direction: str, metric: str | None, exclude: str) -> str:
-    """Registered objectives of ``direction`` (and reporting ``metric`` when given), for a fix."""
+def _others(direction: str, metric: str | None, exclude: str, real_only: bool = False) -> str:
+    """Registered objectives of ``direction`` (and reporting ``metric`` when given), for a fix;
+    ``real_only``: only objectives that model a real job (a test function is no fix for a real
+    job's metric)."""
     try:
         from katibsim import plugins
 
@@ -76,6 +78,8 @@ def _others(direction: str, metric: str | None, exclude: str) -> str:
             try:
                 obj = plugins.get_objective(name)
             except Exception:  # noqa: BLE001 - a suggestion must not fail on one objective
+                continue
+            if real_only and obj.generic:
                 continue
             r = obj.reported(metric) if metric else None
             if metric and r is None and not obj.generic:
@@ -121,7 +125,12 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
     if objective.direction in ("minimize", "maximize") and spec.type in ("minimize", "maximize") \
             and spec.type != objective.direction:
         measured = objective.metric_name
-        alt = "" if "direction" in allowed else _others(spec.type, metric if not objective.generic else None, name)
+        alt = "" if "direction" in allowed else _others(spec.type, metric if not objective.generic else None, name,
+                                                         real_only=not objective.generic)
+        # A real job's objective often reports a metric that goes the experiment's way (accuracy / loss).
+        same_way = [] if objective.generic else [m.name for m in objective.reports if m.direction == spec.type]
+        other_metric = (f", or set spec.objective.objectiveMetricName: {same_way[0]} ({name} also reports "
+                        f"{same_way[0]}, which is {_ed(spec.type)})") if same_way else ""
         note = Note("objective-direction",
                     f"the experiment's objective is to {spec.type} {metric} but objective "
                     f"{name} is meant to be {_ed(objective.direction)}; its values are reported as they are")
@@ -129,6 +138,7 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
             "direction", "spec.objective.type",
             f"the experiment {spec.type}s {metric} but {what} measures {measured}, which is "
             f"{_ed(objective.direction)}: set spec.objective.type: {objective.direction}"
+            + other_metric
             + (f", or choose a {_ed(spec.type)} objective ({alt})" if alt else f", or choose a {_ed(spec.type)} objective")
             + f", or declare it intended with {OPT_OUT}", note))
     if not objective.generic:

@@ -269,3 +269,21 @@ def test_compare_on_mnist_tfjobs_loss_measures_regret_against_the_loss(tmp_path)
         x = {a["name"]: float(a["value"]) for a in t["assignment"]}
         assert clean == pytest.approx(base.noise_free_metric("loss", x))
     assert "final best loss" in (out / "fit" / "report.md").read_text()
+
+
+def test_a_direction_mismatch_on_a_real_job_names_the_metric_that_goes_the_experiments_way(tmp_path):
+    """mnist-tfjob reports accuracy_1 (maximised) and loss (minimised): minimising accuracy_1 is
+    fixed by collecting loss, and no test function is offered in its place."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "examples" / "tfjob-bayesian.yaml").read_text().replace("type: maximize", "type: minimize")
+    exp = tmp_path / "min-accuracy.yaml"
+    exp.write_text(text)
+    proc = subprocess.run([sys.executable, "-m", "katibsim.cli", "simulate", str(exp), "--objective", "mnist-tfjob"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "set spec.objective.objectiveMetricName: loss (mnist-tfjob also reports loss, which is minimized)" in proc.stderr
+    assert "branin" not in proc.stderr and "ackley" not in proc.stderr
