@@ -76,7 +76,10 @@ def _count(e: Errors, path: str, v: Any, seeds: SeedSpec) -> Count | None:
     return Count(at_least=key == "atLeast", k=k)
 
 
-def read_report(e: Errors, v: Any, names: Mapping[str, None], variants: list[Variant]) -> ReportOptions:
+def read_report(e: Errors, v: Any, names: Mapping[str, None], variants: list[Variant],
+                experiment_algorithm: str | None = None) -> ReportOptions:
+    """``report:``; without ``baseline`` the first variant that runs random search is the baseline
+    (a variant without ``algorithm`` runs the Experiment's own, ``experiment_algorithm``)."""
     m = mapping(e, "report", v, allowed={"baseline", "introspect"})
     if m is None:
         return ReportOptions()
@@ -85,7 +88,8 @@ def read_report(e: Errors, v: Any, names: Mapping[str, None], variants: list[Var
         e.add("report.baseline", f"unknown variant{did_you_mean(baseline, names)}; known: {known(names)}", baseline)
         baseline = None
     if baseline is None:
-        baseline = next((var.name for var in variants if var.algorithm == "random"), None)
+        baseline = next((var.name for var in variants
+                         if (var.algorithm or experiment_algorithm) == "random"), None)
     iv, iseed, isteps = None, 0, 6
     if m.get("introspect") is not None:
         im = mapping(e, "report.introspect", m["introspect"], allowed={"variant", "seed", "steps"})

@@ -231,7 +231,7 @@ def read_scenario(
             tol = number(e, "convergence.tolerance", conv["tolerance"], nonneg=True)
             tolerance = tol if tol is not None else tolerance
     names = {v.name: None for v in variants}  # ordered, for "all variants"
-    report = read_report(e, doc.get("report", {}) or {}, names, variants)
+    report = read_report(e, doc.get("report", {}) or {}, names, variants, _experiment_algorithm(experiment))
     assertions = read_assertions(
         e, doc.get("assertions", []) or [], names, target, base, seeds, report.baseline is not None
     )
@@ -535,3 +535,11 @@ def _seeds(e: Errors, v: Any) -> SeedSpec:
     count = number(e, "seeds.count", m.get("count", 5), integer=True, positive=True) if "count" in m else 5
     master = number(e, "seeds.master", m.get("master", 0), integer=True, nonneg=True) if "master" in m else 0
     return SeedSpec(count=count or 5, master=master or 0)
+
+
+def _experiment_algorithm(experiment: Any) -> str | None:
+    """``spec.algorithm.algorithmName`` of the scenario's Experiment document, None when absent."""
+    spec = experiment.get("spec") if isinstance(experiment, Mapping) else None
+    algorithm = spec.get("algorithm") if isinstance(spec, Mapping) else None
+    name = algorithm.get("algorithmName") if isinstance(algorithm, Mapping) else None
+    return name if isinstance(name, str) else None

@@ -14,6 +14,8 @@ Suggestion, as ``katibsim run -o yaml`` prints one) are skipped.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
@@ -177,5 +179,8 @@ def read_katib_objects(docs: Sequence[Any], *, file: str, source: str, experimen
                 or default_metric_strategy(objective_type))
     read = [_trial(t, w, file=file, metric=chosen, strategy=strategy) for w, t in trials]
     direction = objective_type if chosen == objective_metric and objective_type in ("maximize", "minimize") else None
-    return build_table(source=source, trials=read, where=[w for w, _ in trials], metric_name=chosen,
-                       direction=direction, info=info, file=file)
+    table = build_table(source=source, trials=read, where=[w for w, _ in trials], metric_name=chosen,
+                        direction=direction, info=info, file=file)
+    if table.experiment_name is None and owners:  # no Experiment: the trials' label names it
+        table = replace(table, experiment_name=next(iter(owners)))
+    return table

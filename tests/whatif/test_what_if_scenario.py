@@ -209,3 +209,11 @@ def test_a_table_alone_with_its_direction():
     _, errors = read_scenario({"name": "wi", "what_if": {"trials": str(trials)}}, file=str(ROOT / "scenarios" / "x.yaml"))
     assert [e.path for e in errors] == ["what_if"]
     assert "do not say whether accuracy_1 is maximized or minimized" in errors[0].message
+
+
+def test_the_as_run_random_search_is_the_normalised_scores_baseline(monkeypatch, tmp_path, tbl):
+    """as-run inherits the Experiment's algorithm (random here), so it is the random-search baseline
+    without the scenario naming one."""
+    install_reader(monkeypatch, tbl)
+    sc, errors = _read({"name": "wi", "what_if": {"trials": "trials.yaml", "algorithms": ["tpe"]}}, tmp_path)
+    assert errors == [] and sc.report.baseline == "as-run"

@@ -107,6 +107,10 @@ def test_the_experiment_declares_the_space(from_result, from_trials):
     assert csv_exp.space == declared and csv_exp.direction == "maximize"
 
 
+def test_trials_alone_take_their_experiment_name_from_katibs_label(from_trials):
+    assert from_trials.experiment_name == "mnist-random"  # katib.kubeflow.org/experiment
+
+
 def test_inferred_space_of_the_trials_alone(from_trials):
     assert from_trials.declared == frozenset()
     lr, bs = from_trials.space.parameters
