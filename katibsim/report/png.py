@@ -82,6 +82,35 @@ def _draw_real_run(ax1, ax2, m: ReportModel, scale: float) -> None:
                  **REAL_RUN_STYLE)
 
 
+#: The share of the drawn best-so-far values a what-if figure's value axis may leave out at the bad
+#: end: the first few trials' steep climb, which would squash the differences near the top.
+ZOOM_QUANTILE = 0.05
+
+
+def _zoom_on_the_good_end(ax, m: ReportModel) -> bool:
+    """In a what-if report (values, not regret), fit the value axis to the good end of the curves:
+    every variant's median and the real run from the ``ZOOM_QUANTILE`` quantile of all drawn values
+    to the best, with a margin. True when the axis was zoomed (the bad end is cut)."""
+    if m.real_run is None or m.regret_axis and m.optimum is not None:
+        return False
+    series = [c.median for c in (*m.curves_by_trial, *m.curves_by_time)] + [m.real_run.best]
+    pooled = np.asarray([v for ys in series for v in ys], dtype=float)
+    pooled = pooled[np.isfinite(pooled)]
+    if pooled.size < 2:
+        return False
+    if m.maximize:
+        low, high = float(np.quantile(pooled, ZOOM_QUANTILE)), float(pooled.max())
+    else:
+        low, high = float(pooled.min()), float(np.quantile(pooled, 1.0 - ZOOM_QUANTILE))
+    if m.target is not None:
+        low, high = min(low, m.target), max(high, m.target)
+    if not high > low or (low <= pooled.min() and high >= pooled.max()):
+        return False
+    pad = 0.08 * (high - low)
+    ax.set_ylim(low - pad, high + pad)
+    return True
+
+
 def _curves(m: ReportModel) -> bytes:
     fig = _figure(12, 4.5)
     ax1, ax2 = fig.subplots(1, 2, sharey=True)
@@ -100,6 +129,8 @@ def _curves(m: ReportModel) -> bytes:
     ax2.set_xlabel(f"simulated wall-clock time ({unit})" if real is None or not real.times else
                    f"wall-clock time ({unit}): simulated; real for the {real.label}")
     ax2.set_title("best so far by simulated time")
+    if _zoom_on_the_good_end(ax1, m):
+        ax1.set_title("best so far by trial (median, IQR band over seeds; zoomed on the good end)")
     ax1.legend(fontsize=8, loc="best")
     return _png(fig)
 

@@ -180,3 +180,20 @@ def test_run_data_reads_extrapolated_trials_from_the_run_json():
     del env["result"]["extrapolated_trials"]
     assert run_data(env).extrapolated == 0
     assert RunData("v", 0, 1, True, ()).extrapolated == 0
+
+
+def test_a_what_if_value_axis_zooms_on_the_good_end(monkeypatch):
+    """Many steps near the top and one low start: the value axis leaves the start out (the
+    differences near the best stay readable); without a real run the axis is matplotlib's own."""
+    values = [0.1] + [0.90 + 0.001 * k for k in range(40)]
+    real = real_run(timed_table(values, duration=12))
+    sc = _scenario()
+    runs = {v: [make_run(v, i, values, parallel=2) for i in range(2)] for v in ("as-run", "tpe")}
+    m = build_report(sc, runs, evaluate_all(sc, runs), PROV, metric_name="acc", real_run=real)
+    ax = _figures(monkeypatch, m)["curves.png"].axes[0]
+    low, high = ax.get_ylim()
+    assert 0.1 < low < 0.9 and high >= 0.939
+    assert "zoomed on the good end" in ax.get_title()
+    plain = build_report(sc, runs, evaluate_all(sc, runs), PROV, metric_name="acc")
+    ax = _figures(monkeypatch, plain)["curves.png"].axes[0]
+    assert "zoomed" not in ax.get_title()
