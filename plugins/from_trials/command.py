@@ -182,7 +182,9 @@ def _value(enc: Encoding, name: str, raw: str, where: str) -> Any:
         raise InputError(f"{where}: {name}: {raw!r} is not a number") from None
     if not math.isfinite(v):
         raise InputError(f"{where}: {name}: {raw!r} is not finite")
-    return v
+    # An int parameter given as a whole number stays an int (printed 64, not 64.0); 64.5 is
+    # predicted as given, as the model is continuous in it.
+    return int(v) if col.kind == "int" and v.is_integer() else v
 
 
 def _check_names(enc: Encoding, names: Sequence[str], where: str) -> None:

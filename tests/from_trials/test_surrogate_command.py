@@ -91,3 +91,13 @@ def test_predict_bad_csv_row(model, tmp_path, capsys):
 def test_surrogate_without_subcommand_is_usage(capsys):
     assert main(["surrogate"]) == 2
     assert "fit|predict" in capsys.readouterr().err
+
+
+def test_predict_keeps_an_int_parameter_an_int(tmp_path, capsys):
+    path = tmp_path / "smooth.json"
+    write_model(fit_table(smooth_table(n=20, steps=0), "gp"), path)
+    assert main(["surrogate", "predict", str(path), "--at", "lr=0.01,batch=64", "--at", "lr=0.01,batch=64.5",
+                 "-o", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["at"]["batch"] == 64 and isinstance(rows[0]["at"]["batch"], int)
+    assert rows[1]["at"]["batch"] == 64.5
