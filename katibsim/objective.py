@@ -53,6 +53,12 @@ class ObjectiveInput:
 PARENT_LABEL = "pbt.suggestion.katib.kubeflow.org/parent"
 
 
+#: The ways an experiment can fail to fit an objective (``katibsim.engine.mismatch``), each of which
+#: a scenario may declare intended (``objective.mismatch``) or the CLI allow
+#: (``--allow-objective-mismatch``).
+MISMATCH_KINDS: tuple[str, ...] = ("direction", "metric", "range")
+
+
 @dataclass(frozen=True)
 class ReportedMetric:
     """A metric an objective reports besides its main one (a key of :attr:`Evaluation.metrics`).

@@ -49,7 +49,9 @@ def add_mismatch_option(parser) -> None:
     note, not an error (docs/objectives.md#when-the-objective-does-not-fit)."""
     parser.add_argument("--allow-objective-mismatch", nargs="?", const="intended", default=None, metavar="KINDS",
                         help="run although the objective does not fit the experiment (direction, metric, range; "
-                             "comma-separated; default all): the mismatch becomes a note of the run")
+                             "comma-separated; default all): the mismatch becomes a note of the run; give the kinds as "
+                             "--allow-objective-mismatch=KINDS, or put the option after EXPERIMENT, as a bare word "
+                             "after it is taken for KINDS")
 
 
 def allowed_mismatches(value: str | None) -> frozenset[str]:

@@ -28,12 +28,12 @@ from typing import Any, Iterable
 from katibsim.engine.mapping import ParameterMapping, domain_problems
 from katibsim.engine.result import Note
 from katibsim.errors import InputError
-from katibsim.objective import Objective
+from katibsim.objective import MISMATCH_KINDS, Objective
 from katibsim.spec.model import Experiment
 
 __all__ = ["KINDS", "Mismatch", "allowed_kinds", "check", "find", "goal_beyond_optimum", "OPT_OUT"]
 
-KINDS: tuple[str, ...] = ("direction", "metric", "range")
+KINDS: tuple[str, ...] = MISMATCH_KINDS
 #: How to declare a mismatch intended, for the messages.
 OPT_OUT = "--allow-objective-mismatch (in a scenario: objective.mismatch: intended)"
 
@@ -64,10 +64,11 @@ def _ed(direction: str) -> str:
     return direction[:-1] + "ed" if direction.endswith("e") else direction + "ed"
 
 
-def _others(direction: str, metric: str | None, exclude: str, real_only: bool = False) -> str:
-    """Registered objectives of ``direction`` (and reporting ``metric`` when given), for a fix;
-    ``real_only``: only objectives that model a real job (a test function is no fix for a real
-    job's metric)."""
+def _others(direction: str, metric: str | None, exclude: str, generic: bool) -> str:
+    """Registered objectives of ``direction`` (and reporting ``metric`` when given), for a fix, of
+    the same kind as the objective at fault: test functions for a test function (``generic``),
+    objectives of real jobs for a real job (a test function is no fix for a real job's metric, and
+    a real job's objective rarely fits an experiment written for a test function)."""
     try:
         from katibsim import plugins
 
@@ -79,7 +80,7 @@ def _others(direction: str, metric: str | None, exclude: str, real_only: bool = 
                 obj = plugins.get_objective(name)
             except Exception:  # noqa: BLE001 - a suggestion must not fail on one objective
                 continue
-            if real_only and obj.generic:
+            if obj.generic != generic:
                 continue
             r = obj.reported(metric) if metric else None
             if metric and r is None and not obj.generic:
@@ -111,7 +112,7 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
                                              f"the experiment's objective metric {metric}")
         if not objective.generic:
             others = ", ".join(m.name for m in objective.reports)
-            alt = "" if "metric" in allowed else _others(spec.type or objective.direction, metric, name)
+            alt = "" if "metric" in allowed else _others(spec.type or objective.direction, metric, name, objective.generic)
             out.append(Mismatch(
                 "metric", "spec.objective.objectiveMetricName",
                 f"the experiment's objective metric is {metric} but {what} reports {objective.metric_name}"
@@ -126,7 +127,7 @@ def find(experiment: Experiment, objective: Objective, mapping: ParameterMapping
             and spec.type != objective.direction:
         measured = objective.metric_name
         alt = "" if "direction" in allowed else _others(spec.type, metric if not objective.generic else None, name,
-                                                         real_only=not objective.generic)
+                                                         objective.generic)
         # A real job's objective often reports a metric that goes the experiment's way (accuracy / loss).
         same_way = [] if objective.generic else [m.name for m in objective.reports if m.direction == spec.type]
         other_metric = (f", or set spec.objective.objectiveMetricName: {same_way[0]} ({name} also reports "

@@ -302,19 +302,32 @@ def _mismatch_problems(scenario: Scenario, exp: Any, objective: Any, link: Any) 
 
 def objective_remarks(scenario: Scenario) -> tuple[str, ...]:
     """What the report says first about the objective (its banner): a goal or target only noise
-    can reach, and every mismatch the scenario declares intended. Empty when the scenario cannot
-    be built (the pre-flight reported that)."""
+    can reach, and every mismatch the scenario declares intended, for every variant (a remark that
+    holds for some variants only names them). Empty for a variant that cannot be built (the
+    pre-flight reported that)."""
+    by_remark: dict[str, list[str]] = {}
+    for variant in scenario.variants:
+        for remark in _variant_remarks(scenario, variant):
+            by_remark.setdefault(remark, []).append(variant.name)
+    out: list[str] = []
+    for remark, names in by_remark.items():
+        if len(names) == len(scenario.variants):
+            out.append(remark)
+        else:
+            out.append(f"variant{'s' if len(names) > 1 else ''} {', '.join(names)}: {remark}")
+    return tuple(out)
+
+
+def _variant_remarks(scenario: Scenario, variant: Variant) -> list[str]:
     from katibsim.engine.mapping import resolve_mapping
     from katibsim.engine.mismatch import find, goal_beyond_optimum
     from katibsim.errors import KatibsimError
 
-    if not scenario.variants:
-        return ()
     try:
-        exp, objective, mapping, _ = build_run(scenario, scenario.variants[0])
+        exp, objective, mapping, _ = build_run(scenario, variant)
         link = resolve_mapping(exp.search_space(), objective, mapping)
     except (KatibsimError, TypeError, ValueError):
-        return ()
+        return []
     out: list[str] = []
     spec = exp.spec.objective
     if spec is not None and spec.goal is not None:
@@ -329,4 +342,4 @@ def objective_remarks(scenario: Scenario) -> tuple[str, ...]:
     for m in find(exp, objective, link, scenario.objective.name, allowed):
         if m.message and m.kind in allowed:
             out.append(f"declared intended (objective.mismatch: {m.kind}): {m.note.message}")
-    return tuple(out)
+    return out

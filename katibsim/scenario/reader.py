@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from katibsim.objective import MISMATCH_KINDS
 from katibsim.errors import FieldError, InputError, SpecError
 from katibsim.scenario.fields import Errors, did_you_mean, mapping, number, setting_str
 from katibsim.scenario.model import (
@@ -362,17 +363,17 @@ def _objective(e: Errors, v: Any) -> ObjectiveRef:
     return ObjectiveRef(name=name, options=dict(options), mapping=how, mismatch=_mismatch(e, m.get("mismatch")))
 
 
-# The kinds of objective/experiment mismatch (katibsim.engine.mismatch.KINDS; the reader imports no engine).
-_MISMATCH_KINDS = ("direction", "metric", "range")
+_MISMATCH_KINDS = MISMATCH_KINDS  # the kinds of objective/experiment mismatch (katibsim.objective)
 
 
 def _mismatch(e: Errors, v: Any) -> tuple[str, ...]:
-    """``objective.mismatch``: ``intended`` (every kind) or a list of the kinds declared intended."""
+    """``objective.mismatch``: ``intended`` (every kind), one kind, or a list of the kinds declared
+    intended (the forms ``--allow-objective-mismatch`` takes)."""
     if v is None:
         return ()
     if v == "intended":
         return _MISMATCH_KINDS
-    items = v if isinstance(v, list) else None
+    items = [v] if isinstance(v, str) else v if isinstance(v, list) else None
     if items is None or not items or any(k not in _MISMATCH_KINDS for k in items):
         bad = [k for k in (items or []) if k not in _MISMATCH_KINDS]
         hint = did_you_mean(str(bad[0]), _MISMATCH_KINDS) if bad else ""

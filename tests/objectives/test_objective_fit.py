@@ -193,6 +193,30 @@ def test_only_a_goal_beyond_the_optimum_in_the_experiments_direction_is_flagged(
     assert flagged == (same and (goal > optimum if maximize else goal < optimum))
 
 
+
+@pytest.mark.parametrize("maximize, direction, goal, optimum, flagged", [
+    (True, "maximize", 0.99, 0.98, True),     # the issue's case: above the best accuracy there is
+    (True, "maximize", 0.97, 0.98, False),    # reachable without noise
+    (True, "maximize", 0.98, 0.98, False),    # the optimum itself is reachable
+    (False, "minimize", 0.3, 0.4, True),      # below the least loss there is
+    (False, "minimize", 0.5, 0.4, False),
+    (True, "minimize", 0.99, 0.4, False),     # opposite directions: a mismatch, not a goal remark
+])
+def test_concrete_goals_beyond_the_optimum(maximize, direction, goal, optimum, flagged):
+    class F(Objective):
+        name = "f"
+        metric_name = "f"
+
+        def evaluate(self, x, rng):
+            return Evaluation(value=0.0)
+
+    obj = F()
+    obj.optimum, obj.direction = optimum, direction
+    why = goal_beyond_optimum(goal, maximize, obj)
+    assert (why is not None) is flagged
+    if flagged:
+        assert f"{goal:g}" in why and "only noise can reach it" in why
+
 # -- compare -----------------------------------------------------------------------------------------------
 def test_compare_refuses_a_direction_mismatched_scenario(tmp_path, capsys):
     sc = _scenario(tmp_path, "mnist-tfjob", type_="minimize")
@@ -287,3 +311,19 @@ def test_a_direction_mismatch_on_a_real_job_names_the_metric_that_goes_the_exper
     assert proc.returncode == 2
     assert "set spec.objective.objectiveMetricName: loss (mnist-tfjob also reports loss, which is minimized)" in proc.stderr
     assert "branin" not in proc.stderr and "ackley" not in proc.stderr
+
+
+def test_a_mismatch_only_one_variant_has_is_named_in_the_banner_with_the_variant():
+    """A variant's override takes --batch_size beyond mnist-tfjob's table; the scenario declares
+    range mismatches intended (as one kind, the CLI's form): the banner names that variant only."""
+    from katibsim.scenario import objective_remarks, scenario_from_dict
+
+    doc = {"name": "fit", "experiment": _spec(), "objective": {"name": "mnist-tfjob", "mismatch": "range"},
+           "variants": [{"name": "random", "algorithm": "random"},
+                        {"name": "wide", "algorithm": "random",
+                         "overrides": {"parameters": {"--batch_size": {"max": "1024"}}}}]}
+    sc = scenario_from_dict(doc)
+    assert sc.objective.mismatch == ("range",)
+    remarks = objective_remarks(sc)
+    assert len(remarks) == 1
+    assert remarks[0].startswith("variant wide: declared intended (objective.mismatch: range): parameter --batch_size")
