@@ -287,17 +287,23 @@ def trials_from_message(trials: Sequence[api.Trial], space: SearchSpace, objecti
 
 
 def assignments_reply(
-    assignments: Sequence[Mapping[str, Value]], labels: Sequence[Mapping[str, str]] | None = None
+    assignments: Sequence[Mapping[str, Value]],
+    labels: Sequence[Mapping[str, str]] | None = None,
+    trial_names: Sequence[str] | None = None,
 ) -> list[api.GetSuggestionsReply.ParameterAssignments]:
     """``Assignment.generate``: each value as Python ``str()``, in the algorithm's key order, with
     the trial labels of each assignment when ``labels`` has one mapping per assignment (Katib's
-    PBT service sends its generation and parent labels so)."""
+    PBT service sends its generation and parent labels so), and its ``trial_name`` when
+    ``trial_names`` has one per assignment ("" for none: the controller names that trial)."""
     if labels is not None and len(labels) != len(assignments):
         labels = None
+    if trial_names is not None and len(trial_names) != len(assignments):
+        trial_names = None
     return [
         api.GetSuggestionsReply.ParameterAssignments(
             assignments=[api.ParameterAssignment(name=k, value=format_value(v)) for k, v in a.items()],
             labels={str(k): str(v) for k, v in labels[i].items()} if labels is not None else None,
+            trial_name=str(trial_names[i] or "") if trial_names is not None else "",
         )
         for i, a in enumerate(assignments)
     ]

@@ -151,16 +151,18 @@ class SuggestionServicer(api_grpc.SuggestionServicer):
                     context.set_trailing_metadata(tuple(zip(FAILURE_HEADERS, (exc.message, exc.why, exc.fix))))
                     outcome = f"UNKNOWN {exc.message}"
                     context.abort(grpc.StatusCode.UNKNOWN, f"Exception calling application: {exc.message}")
+                # Read what the algorithm left beside its answer while no other call for this
+                # experiment can change it: per-assignment trial labels and names (the host's
+                # `last_labels`, `last_trial_names`), and the state it keeps in the Suggestion's
+                # status.algorithmSettings (Katib's hyperband), which the controller merges into
+                # the settings of the next request.
+                reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(
+                    assignments, getattr(algorithm, "last_labels", None), getattr(algorithm, "last_trial_names", None)))
+                status_settings = getattr(algorithm, "status_algorithm_settings", None)
+                if status_settings:
+                    reply.algorithm.algorithm_settings.extend(
+                        api.AlgorithmSetting(name=str(k), value=str(v)) for k, v in status_settings)
             outcome = f"{len(assignments)} assignment(s)"
-            # Per-assignment trial labels, when the algorithm gives them (the host's `last_labels`).
-            labels = getattr(algorithm, "last_labels", None)
-            reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments, labels))
-            # State an algorithm keeps in the Suggestion's status.algorithmSettings (Katib's hyperband):
-            # the controller merges it into the settings of the next request.
-            status_settings = getattr(algorithm, "status_algorithm_settings", None)
-            if status_settings:
-                reply.algorithm.algorithm_settings.extend(
-                    api.AlgorithmSetting(name=str(k), value=str(v)) for k, v in status_settings)
             return reply
         except Exception as exc:  # noqa: BLE001 - grpc turns it into UNKNOWN, as for Katib's services
             if outcome == "?":

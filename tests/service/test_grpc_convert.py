@@ -125,3 +125,14 @@ spec:
     back = convert.experiment_from_message(msg)
     assert back.search_space() == exp.search_space()
     assert back.spec.max_trial_count == 5 and back.spec.parallel_trial_count == 2
+
+
+def test_the_trial_names_an_algorithm_gives_travel_in_the_reply():
+    """A served plugin's ``last_trial_names`` reach the controller as Katib's ``trial_name`` (in
+    process the controller names the trials so), "" where the algorithm names none; a list of the
+    wrong length is not sent."""
+    assignments = [{"x": 1.0}, {"x": 2.0}]
+    reply = api.GetSuggestionsReply(parameter_assignments=convert.assignments_reply(assignments, None, ["a-1", ""]))
+    assert [pa.trial_name for pa in reply.parameter_assignments] == ["a-1", ""]
+    short = convert.assignments_reply(assignments, None, ["only-one"])
+    assert [pa.trial_name for pa in short] == ["", ""]
