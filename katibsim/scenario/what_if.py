@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from katibsim.errors import KatibsimError
-from katibsim.scenario.fields import Errors, mapping
+from katibsim.scenario.fields import Errors, did_you_mean, mapping
 from katibsim.scenario.model import WhatIf
 
 __all__ = ["FROM_TRIALS", "WHAT_IF_KEYS", "WhatIfSource", "generated_variants", "read_table", "read_what_if"]
@@ -98,9 +98,17 @@ def read_what_if(e: Errors, v: Any, base: Path) -> WhatIfSource | None:
     if m.get("algorithms") is not None:
         raw = m["algorithms"]
         if not isinstance(raw, list) or not raw or not all(isinstance(a, str) and a for a in raw):
-            e.add("what_if.algorithms", "must be a non-empty list of algorithm names", None)
+            e.add("what_if.algorithms", "must be a non-empty list of algorithm names", raw)
         else:
-            algorithms = tuple(raw)
+            from katibsim import plugins
+
+            known = plugins.algorithms()
+            unknown = [a for a in raw if a not in known]
+            for i, a in enumerate(raw):
+                if a in unknown:
+                    e.add(f"what_if.algorithms[{i}]", f"no plugin provides algorithm {a}"
+                          f"{did_you_mean(a, known)}; known: {', '.join(sorted(known))}", a)
+            algorithms = tuple(raw) if not unknown else None
     if trials is None or (m.get("experiment") is not None and experiment is None):
         return None
     try:

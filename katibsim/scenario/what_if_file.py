@@ -10,7 +10,6 @@ changes it.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,8 +40,9 @@ def _rel(path: str, folder: Path) -> str:
 
 
 def _name(experiment_name: str | None) -> str:
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", experiment_name or "experiment").strip("-._") or "experiment"
-    return f"what-if-{base}"
+    from katibsim.workload.whatif import kubernetes_name
+
+    return f"what-if-{kubernetes_name(experiment_name or 'experiment')}"
 
 
 def what_if_document(
@@ -107,8 +107,8 @@ def write_what_if_scenario(
     from katibsim.scenario.reader import read_scenarios
 
     for what, p in (("--what-if", trials), ("--experiment", experiment)):
-        if p is not None and not Path(p).is_file():
-            raise InputError(f"{what} {p}: no such file")
+        if p is not None and not Path(p).exists():  # a run folder is read as its result.json
+            raise InputError(f"{what} {p}: no such file or folder")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     doc, first = what_if_document(trials, folder, experiment=experiment, metric=metric, direction=direction,

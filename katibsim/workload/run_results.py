@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from katibsim.errors import InputError
 from katibsim.workload.build import build_table, number, observed
 from katibsim.workload.experiment_info import ExperimentInfo, info_from_object
+from katibsim.workload.katib_trials import TERMINAL
 from katibsim.workload.table import ObservedTrial, TrialTable
 
 RESULT_FILE = "result.json"
@@ -68,7 +69,10 @@ def _trial(t: Any, where: str, *, file: str, metric: str, own_metric: bool, stra
     else:
         value, curve = chosen, []
     times = {k: number(t.get(k), file=file, where=f"{where}.{k}") for k in ("created", "started", "ended")}
-    return ObservedTrial(name=str(t["name"]), parameters=params, status=str(t["condition"]), value=value,
+    condition = t["condition"]
+    if condition not in CONDITIONS:
+        raise InputError(f"{file}: {where}.condition: expected one of {', '.join(CONDITIONS)}, got {condition!r}")
+    return ObservedTrial(name=str(t["name"]), parameters=params, status=condition, value=value,
                          curve=tuple(curve), metrics=others, **times)
 
 
@@ -89,8 +93,8 @@ def read_run_result(doc: Mapping[str, Any], *, file: str, source: str, experimen
             info,
             algorithm_name=str(doc.get("algorithm") or info.algorithm_name or "") or None,
             algorithm_settings=_pairs(doc.get("algorithm_settings") or [], file=file, where="algorithm_settings"),
-            parallel_trial_count=doc.get("parallel_trial_count", info.parallel_trial_count),
-            max_trial_count=doc.get("max_trial_count", info.max_trial_count),
+            parallel_trial_count=_count(doc, "parallel_trial_count", info.parallel_trial_count, file=file),
+            max_trial_count=_count(doc, "max_trial_count", info.max_trial_count, file=file),
         )
     own = str(doc.get("metric_name") or "")
     chosen = metric or own
@@ -106,6 +110,19 @@ def read_run_result(doc: Mapping[str, Any], *, file: str, source: str, experimen
     table = build_table(source=source, trials=read, where=[f"trials[{i}]" for i in range(len(read))],
                         metric_name=chosen, direction=own_direction if chosen == own else None, info=info, file=file)
     if chosen == own and table.goal is None and doc.get("goal") is not None:
-        table = replace(table, goal=float(doc["goal"]))
+        table = replace(table, goal=number(doc["goal"], file=file, where="goal"))
     return table
 
+
+#: The trial conditions a katibsim run result holds (Katib's terminal ones, and a trial still running).
+CONDITIONS: tuple[str, ...] = (*TERMINAL, "Running")
+
+
+def _count(doc: Mapping[str, Any], key: str, default: int | None, *, file: str) -> int | None:
+    """A positive trial count of the run result (``parallel_trial_count``...), ``default`` when absent."""
+    value = doc.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{file}: {key}: expected a positive whole number, got {value!r}")
+    return value

@@ -61,3 +61,33 @@ def test_the_generated_scenario_is_written_and_reads_back(monkeypatch, tmp_path)
     assert "Not compared: pbt: its trials continue from their parent's checkpoint" in doc["description"]
     assert sc.variant_names == tuple(v["name"] for v in doc["variants"])
     assert dict(sc.what_if.skipped)["pbt"].startswith("its trials continue")
+
+
+def test_an_algorithm_no_plugin_provides_is_an_error_with_a_suggestion(monkeypatch, tmp_path, capsys):
+    """A typo in --algorithms must not quietly compare fewer variants."""
+    install_reader(monkeypatch, timed_table([0.2, 0.4, 0.3, 0.6], parallel=2, algorithm_name="random"))
+    trials = tmp_path / "trials.yaml"
+    trials.write_text("kind: List\n")
+    assert main(["compare", "--what-if", str(trials), "--algorithms", "tpee", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "error: --what-if: no plugin provides algorithm tpee (did you mean tpe?); known: " in err
+    # The scenario form names the field.
+    from katibsim.scenario.reader import read_scenario
+
+    _, errors = read_scenario({"name": "wi", "what_if": {"trials": str(trials), "algorithms": ["tpe", "sobl"]}},
+                              file=str(tmp_path / "s.yaml"))
+    assert [fe.path for fe in errors] == ["what_if.algorithms[1]"] and "did you mean sobol" in errors[0].message
+
+
+def test_a_run_folder_is_taken_as_the_trials(tmp_path):
+    from pathlib import Path
+    import shutil
+
+    from katibsim.scenario.what_if_file import write_what_if_scenario
+
+    shipped = Path(__file__).resolve().parents[2] / "examples" / "workload" / "result.json"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(shipped, folder / "result.json")
+    path, sc = write_what_if_scenario(str(folder), tmp_path / "out", algorithms=["tpe"], seeds=1)
+    assert sc.name == "what-if-mnist-random" and path.exists()

@@ -146,6 +146,26 @@ def test_result_errors(tmp_path):
     _raises(r"no trial observed metric 'f1'; the run's metrics are accuracy_1, loss", SHIPPED / "result.json", metric="f1")
 
 
+
+@pytest.mark.parametrize("key, value, message", [
+    ("goal", "abc", r"r\.json: goal: expected a number, got 'abc'"),
+    ("parallel_trial_count", "x", r"r\.json: parallel_trial_count: expected a positive whole number, got 'x'"),
+    ("max_trial_count", 0, r"r\.json: max_trial_count: expected a positive whole number, got 0"),
+])
+def test_result_top_level_fields_are_checked(tmp_path, key, value, message):
+    data = json.loads((SHIPPED / "result.json").read_text())
+    data[key] = value
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    _raises(message, tmp_path / "r.json")
+
+
+def test_a_result_trials_condition_must_be_a_trial_condition(tmp_path):
+    """A typo would otherwise drop the trial from what is learned, without a word."""
+    data = json.loads((SHIPPED / "result.json").read_text())
+    data["trials"][4]["condition"] = "Succeded"
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    _raises(r"r\.json: trials\[4\]\.condition: expected one of Succeeded, .*, got 'Succeded'", tmp_path / "r.json")
+
 def test_table_times_and_tabs(tmp_path):
     f = tmp_path / "t.tsv"
     f.write_text("lr\tacc\tcreated\tstarted\tended\n"
