@@ -174,7 +174,7 @@ def read_katib_objects(docs: Sequence[Any], *, file: str, source: str, experimen
     chosen = metric or objective_metric
     if not chosen:
         raise InputError(f"{file}: {trials[0][0]}.spec.objective.objectiveMetricName: the trials do not say which "
-                         "metric is the objective; give metric=NAME")
+                         "metric is the objective; give the metric (--metric NAME; objective option metric=NAME)")
     strategy = (_trial_strategy(objective, chosen) or (info.strategies.get(chosen) if info else None)
                 or default_metric_strategy(objective_type))
     read = [_trial(t, w, file=file, metric=chosen, strategy=strategy) for w, t in trials]

@@ -116,7 +116,7 @@ def read_rows(rows: Sequence[Mapping[str, Any]], *, file: str, source: str, expe
         if len(steps) == 1:
             chosen = next(iter(steps))
         else:
-            raise InputError(f"{file}: which column is the objective metric? give metric=NAME (or the Experiment); "
+            raise InputError(f"{file}: which column is the objective metric? give the metric (--metric NAME; objective option metric=NAME) (or the Experiment); "
                              f"columns: {', '.join(plain + sorted(steps))}")
     if chosen not in plain and chosen not in steps:
         raise InputError(f"{file}: no column {chosen} (the objective metric), nor {chosen}@<step> columns; columns: "

@@ -99,7 +99,7 @@ def read_run_result(doc: Mapping[str, Any], *, file: str, source: str, experimen
     own = str(doc.get("metric_name") or "")
     chosen = metric or own
     if not chosen:
-        raise InputError(f"{file}: metric_name: the result does not name its objective metric; give metric=NAME")
+        raise InputError(f"{file}: metric_name: the result does not name its objective metric; give the metric (--metric NAME; objective option metric=NAME)")
     own_direction = "maximize" if doc.get("maximize") else "minimize"
     strategy = info.strategy(chosen) if info is not None else ("max" if doc.get("maximize") else "min")
     read = [_trial(t, f"trials[{i}]", file=file, metric=chosen, own_metric=chosen == own, strategy=strategy)

@@ -39,6 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("file", metavar="FILE", help="trials: Katib Trial list, Experiment + trials, katibsim result, CSV/JSON table")
     fit.add_argument("--experiment", metavar="EXP", help="the Experiment (kubectl get experiment -o yaml), when FILE lacks it")
     fit.add_argument("--metric", metavar="M", help="the objective metric, where FILE has several")
+    fit.add_argument("--direction", choices=("maximize", "minimize"), default=None,
+                     help="the metric's direction, for trials that do not say it (a table without its Experiment)")
     fit.add_argument("--model", metavar="OUT.json", help="write the fitted model to this file")
     fit.add_argument("--kind", choices=tuple(FITTERS), default=DEFAULT_KIND, help=f"mean model (default {DEFAULT_KIND})")
     fit.add_argument("--folds", type=int, default=FOLDS, metavar="K",
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     if args.folds < 0 or args.folds == 1:
         raise InputError(f"--folds {args.folds}: expected 0 (no cross-validation) or at least 2")
-    table = read_table(args.file, args.experiment, args.metric)
+    table = read_table(args.file, args.experiment, args.metric, args.direction)
     surrogate = fit_table(table, args.kind)
     kinds = [args.kind] + ([k for k in FITTERS if k != args.kind] if args.compare else [])
     qualities = [cross_validate(surrogate.X, surrogate.y, k, folds=args.folds) for k in kinds] if args.folds else []

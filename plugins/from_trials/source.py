@@ -28,10 +28,11 @@ def _stamp(path: str | Path | None) -> tuple:
     return (str(p.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def read_table(path: str | Path, experiment: str | Path | None = None, metric: str | None = None):
+def read_table(path: str | Path, experiment: str | Path | None = None, metric: str | None = None,
+               direction: str | None = None):
     from katibsim.workload.readers import read_trials  # the readers module (issue 15's reader side)
 
-    return read_trials(path, experiment=experiment, metric=metric)
+    return read_trials(path, experiment=experiment, metric=metric, direction=direction)
 
 
 def surrogate_for(path: str | Path, *, experiment: str | Path | None = None, metric: str | None = None,

@@ -16,7 +16,7 @@ from trial_table_helpers import categorical_table, smooth_table
 def table_reader(monkeypatch):
     """``fit`` reads the table through the workload readers; here a synthetic table stands in."""
     tables = {"smooth.csv": smooth_table(n=30), "cat.json": categorical_table()}
-    monkeypatch.setattr(command, "read_table", lambda path, experiment=None, metric=None: tables[path])
+    monkeypatch.setattr(command, "read_table", lambda path, experiment=None, metric=None, direction=None: tables[path])
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,12 @@ def test_predict_keeps_an_int_parameter_an_int(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert rows[0]["at"]["batch"] == 64 and isinstance(rows[0]["at"]["batch"], int)
     assert rows[1]["at"]["batch"] == 64.5
+
+
+def test_fit_takes_the_direction_a_table_does_not_say(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    table.write_text("lr,acc\n0.1,0.5\n0.2,0.6\n0.3,0.7\n0.4,0.65\n0.5,0.6\n")
+    assert main(["surrogate", "fit", str(table), "--metric", "acc", "--folds", "0"]) == 0
+    assert "surrogate of acc (direction unknown)" in capsys.readouterr().out
+    assert main(["surrogate", "fit", str(table), "--metric", "acc", "--folds", "0", "--direction", "minimize"]) == 0
+    assert "surrogate of acc (minimize)" in capsys.readouterr().out

@@ -117,7 +117,7 @@ def test_csv_errors(tmp_path):
 def test_which_metric(tmp_path):
     f = tmp_path / "t.csv"
     f.write_text("lr,acc,loss\n0.1,0.5,1\n")
-    _raises(r"which column is the objective metric\? give metric=NAME", f)
+    _raises(r"which column is the objective metric\? give the metric \(--metric NAME; objective option metric=NAME\)", f)
     _raises(r"no column f1 \(the objective metric\)", f, metric="f1")
 
 
