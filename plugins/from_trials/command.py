@@ -216,14 +216,21 @@ def parse_at(enc: Encoding, text: str) -> dict[str, Any]:
 
 def read_points(enc: Encoding, path: str) -> list[dict[str, Any]]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
             rows = list(csv.reader(fh))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV file of points") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a CSV file: {exc}") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise InputError(f"{path}: empty; expected a header row of parameter names and one row per point")
     header = [h.strip() for h in rows[0]]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise InputError(f"{path}: header: column(s) {', '.join(twice)} given twice")
     _check_names(enc, header, f"{path}: header")
     out = []
     for i, row in enumerate(rows[1:], start=2):

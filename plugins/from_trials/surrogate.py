@@ -153,16 +153,16 @@ class Surrogate:
 
 
 def is_model_file(path: str | Path) -> bool:
-    """A JSON file whose top level says ``format: katibsim-surrogate`` (cheap: reads the start)."""
+    """A JSON file whose top level says ``format: katibsim-surrogate`` (in any key order: a model
+    file passed through ``jq -S`` is still one)."""
     p = Path(path)
     if p.suffix.lower() != ".json" or not p.is_file():
         return False
     try:
-        with p.open(encoding="utf-8") as fh:
-            head = fh.read(4096)
-    except OSError:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return f'"format": "{FORMAT}"' in head or f'"format":"{FORMAT}"' in head
+    return isinstance(d, Mapping) and d.get("format") == FORMAT
 
 
 def load_model(path: str | Path) -> Surrogate:
@@ -176,16 +176,67 @@ def load_model(path: str | Path) -> Surrogate:
     if not isinstance(d, Mapping) or d.get("format") != FORMAT:
         raise InputError(f"{path}: format: expected {FORMAT!r} (a model written by katibsim surrogate fit --model)")
     schema = d.get("schema")
-    if not isinstance(schema, int) or schema < 1 or schema > SCHEMA:
+    if type(schema) is not int or schema < 1 or schema > SCHEMA:
         raise InputError(f"{path}: schema: {schema!r}; this katibsim reads model schema 1 to {SCHEMA}")
     kind = d.get("model", {}).get("kind") if isinstance(d.get("model"), Mapping) else None
     if kind not in LOADERS:
         raise InputError(f"{path}: model.kind: {kind!r}; expected one of {', '.join(LOADERS)}")
+    bad = _non_finite(d, "")
+    if bad is not None:
+        raise InputError(f"{path}: {bad}: not a finite number (a model file holds no NaN or infinity)")
     try:
-        return Surrogate.from_dict(d)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-        raise InputError(f"{path}: not a valid model file: {what}") from None
+        surrogate = Surrogate.from_dict(d)
+        _exercise(surrogate)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as exc:
+        what = (f": missing field {exc}" if isinstance(exc, KeyError)
+                else f" (its parts do not fit together): {type(exc).__name__}: {exc}")
+        raise InputError(f"{path}: not a valid model file{what}") from None
+    return surrogate
+
+
+def _non_finite(value: Any, where: str) -> str | None:
+    """The field path of the first NaN or infinite number in a parsed model file, None when none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(top level)"
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = _non_finite(v, f"{where}.{k}" if where else str(k))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _non_finite(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _exercise(s: Surrogate) -> None:
+    """Use every part of a loaded model once, at its own trials, so that a file whose parts do not
+    fit together (an edited one) fails when it is loaded, not in the middle of a simulation: the
+    mean, the intervals, the extrapolation test and each neighbour model, whose answers must be
+    finite numbers."""
+    if s.direction not in (None, "maximize", "minimize"):
+        raise ValueError(f"direction {s.direction!r}: expected maximize, minimize or null")
+    kinds = [c.kind for c in s.encoding.columns if c.kind not in ("double", "int", "categorical")]
+    if kinds:
+        raise ValueError(f"encoding column kind {kinds[0]!r}: expected double, int or categorical")
+    if not len(s.y) or s.X.shape[0] != len(s.y):
+        raise ValueError(f"{len(s.y)} values for {s.X.shape[0]} trials")
+    if s.X.shape[1] != s.encoding.width:
+        raise ValueError(f"trials of {s.X.shape[1]} columns for an encoding of {s.encoding.width}")
+    point = decode(s.encoding, s.X[0])
+    checks = [*s.interval([point], 0.95), s.mean(s.X), np.array([s.noise_sd])]
+    s.extrapolated(point)
+    rng = np.random.default_rng(0)
+    if s.curve is not None:
+        checks.append(s.curve.simulate(s.X[0], float(s.y[0]), rng, 1.0))
+    if s.duration is not None:
+        checks.append(np.array([s.duration.simulate(s.X[0], rng, 1.0)]))
+    for m in s.metrics:
+        checks.append(np.array([m.simulate(s.X[0], rng, 1.0)]))
+    if not all(np.all(np.isfinite(np.asarray(c, dtype=float))) for c in checks):
+        raise ValueError("it predicts a value that is not a finite number")
 
 
 def write_model(surrogate: Surrogate, path: str | Path) -> None:

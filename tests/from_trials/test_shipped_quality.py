@@ -3,8 +3,8 @@ trials, and the cross-validated quality holds what docs/surrogate.md reports.
 
 Measured (GP, the default; ``benchmarks/surrogate_choice.py`` and ``katibsim surrogate fit
 examples/workload/trials.yaml --experiment examples/workload/experiment.yaml``): 10 folds give
-Spearman 0.849, cover80 0.91, cover95 0.91; the 5 folds of the fast test give Spearman 0.799,
-cover80 0.91, cover95 0.93. The bounds below are those minus a margin; the folds and the
+Spearman 0.849, cover80 0.91, cover95 0.91 on fold seed 0, the GP's best split (over fold seeds
+0-4: 0.795 +- 0.031); the 5 folds of the fast test give Spearman 0.799, cover80 0.91, cover95 0.93. The bounds below are those minus a margin; the folds and the
 optimiser's restarts are seeded, so the numbers are deterministic on one machine's libraries.
 """
 
@@ -51,9 +51,19 @@ def test_quality_on_the_shipped_trials_5_folds(shipped):
 @pytest.mark.slow
 def test_quality_on_the_shipped_trials_10_folds_as_documented(shipped):
     gp = cross_validate(shipped.X, shipped.y, "gp")
-    forest = cross_validate(shipped.X, shipped.y, "forest")
     assert gp.spearman >= 0.80 and 0.85 <= gp.coverage95 and gp.rmse <= 0.085
-    assert gp.spearman > forest.spearman and gp.mae < forest.mae  # why the GP is the default
+
+
+@pytest.mark.slow
+def test_quality_over_five_fold_splits_as_documented(shipped):
+    """The means over fold seeds 0-4 (docs/surrogate.md): on the real trials the forest ranks a
+    little better and is better calibrated, the two are equal in error."""
+    def mean(kind, key):
+        return float(np.mean([getattr(cross_validate(shipped.X, shipped.y, kind, seed=k), key) for k in range(5)]))
+
+    assert mean("gp", "spearman") >= 0.77 and mean("forest", "spearman") >= 0.79
+    assert mean("gp", "coverage95") >= 0.88 and mean("forest", "coverage95") >= 0.95
+    assert mean("gp", "mae") <= 0.031 and mean("forest", "mae") <= 0.031
 
 
 def test_fit_predict_and_simulate_from_the_command_line(tmp_path, capsys):

@@ -110,3 +110,16 @@ def test_fit_takes_the_direction_a_table_does_not_say(tmp_path, capsys):
     assert "surrogate of acc (direction unknown)" in capsys.readouterr().out
     assert main(["surrogate", "fit", str(table), "--metric", "acc", "--folds", "0", "--direction", "minimize"]) == 0
     assert "surrogate of acc (minimize)" in capsys.readouterr().out
+
+
+def test_predict_points_file_problems_and_a_spreadsheets_byte_order_mark(model, tmp_path, capsys):
+    pts = tmp_path / "p.csv"
+    pts.write_bytes(b"\xff\xfe\x00x")
+    assert main(["surrogate", "predict", model, "--points", str(pts)]) == 2
+    assert f"{pts}: not UTF-8 text" in capsys.readouterr().err
+    pts.write_text("x,x,opt\n0.5,0.2,sgd\n")
+    assert main(["surrogate", "predict", model, "--points", str(pts)]) == 2
+    assert f"{pts}: header: column(s) x given twice" in capsys.readouterr().err
+    pts.write_text("\ufeffx,opt\n0.5,sgd\n", encoding="utf-8")  # as Excel writes CSV
+    assert main(["surrogate", "predict", model, "--points", str(pts), "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["at"] == {"x": 0.5, "opt": "sgd"}

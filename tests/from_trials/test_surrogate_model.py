@@ -100,11 +100,21 @@ def test_extrapolation_box_category_and_holes():
     # categorical: the category's own offset is learned
     mean, _ = s.predict([{"x": 0.5, "opt": "sgd"}, inside])
     assert mean[0] - mean[1] == pytest.approx(1.0, abs=0.1)
-    # a hole: a 2-D table with an empty quarter
-    holey = fit_table(smooth_table(n=40), "forest")
-    far = {"lr": holey.encoding.columns[0].high, "batch": holey.encoding.columns[1].high}
-    d = np.sqrt(((holey.X - holey.encoding.encode([far])) ** 2).sum(axis=1)).min()
-    assert holey.extrapolated(far) == (d > holey.encoding.radius)
+    # a hole: trials all around an empty centre; the centre is inside every parameter's range, yet
+    # farther from any trial than any trial is from its nearest neighbour
+    from dataclasses import replace
+
+    full = smooth_table(n=160)
+    ring = tuple(t for t in full.trials
+                 if not (1e-3 <= float(t.parameters["lr"]) <= 1e-1 and 70 <= int(t.parameters["batch"]) <= 195))
+    assert len(ring) < len(full.trials) - 20
+    holey = fit_table(replace(full, trials=ring), "forest")
+    centre = {"lr": 0.01, "batch": 132}
+    assert not holey.encoding.outside(centre)  # within every parameter's range
+    assert holey.extrapolated(centre)
+    near = {"lr": float(ring[0].parameters["lr"]), "batch": int(ring[0].parameters["batch"])}
+    assert not holey.extrapolated(near)
+    assert not fit_table(full, "forest").extrapolated(centre)  # with the centre's trials it is known
 
 
 def test_curve_strategy_and_duration_come_from_the_data(gp):
@@ -149,3 +159,34 @@ def test_unit_encoding_is_log_where_the_space_says():
     lr = s.encoding.columns[0]
     mid = math.sqrt(lr.low * lr.high)
     assert lr.unit(mid) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda d: d["y"].__setitem__(0, float("nan")), r"y\[0\]: not a finite number"),
+    (lambda d: d["model"].__setitem__("noise_level", float("inf")), r"model\.noise_level: not a finite number"),
+    (lambda d: d["X"][0].append(0.5), "its parts do not fit together"),
+    (lambda d: d["curve"].__setitem__("D", [[1.0]]), "its parts do not fit together"),
+    (lambda d: d.__setitem__("direction", "up"), "direction 'up'"),
+    (lambda d: d.__setitem__("schema", True), "schema: True"),
+])
+def test_an_edited_model_file_is_refused_when_it_is_loaded(gp, tmp_path, edit, match):
+    """A model file edited by hand fails at load time, naming the file and the field, never in the
+    middle of a simulation (a NaN would otherwise simulate 80 trials of nan with exit 0)."""
+    p = tmp_path / "m.json"
+    write_model(gp, p)
+    d = json.loads(p.read_text())
+    edit(d)
+    p.write_text(json.dumps(d))
+    with pytest.raises(InputError, match=match) as err:
+        load_model(p)
+    assert str(p) in str(err.value)
+
+
+def test_a_model_file_with_its_keys_sorted_is_still_a_model_file(gp, tmp_path):
+    from katibsim_plugins.from_trials.surrogate import is_model_file
+
+    p = tmp_path / "m.json"
+    write_model(gp, p)
+    p.write_text(json.dumps(json.loads(p.read_text()), sort_keys=True, indent=2))  # jq -S
+    assert is_model_file(p)
+    assert np.allclose(load_model(p).mean(gp.X), gp.mean(gp.X))
