@@ -129,6 +129,24 @@ def _num(v: float) -> str:
     return f"{v:.6g}"
 
 
+#: Below this held-out rank correlation a surrogate orders trials little better than chance.
+WEAK_SPEARMAN = 0.3
+
+
+def quality_warning(q: Mapping[str, Any]) -> str | None:
+    """Why a cross-validated surrogate should not be relied on, or None: it ranks held-out trials
+    no better than chance would, or its 95% interval holds far fewer of them than it should."""
+    problems = []
+    if not q["spearman"] >= WEAK_SPEARMAN:  # also NaN (constant predictions)
+        problems.append(f"it ranks held-out trials poorly (Spearman {q['spearman']:.2f} < {WEAK_SPEARMAN})")
+    if q["coverage95"] < 0.75:
+        problems.append(f"its 95% interval holds only {q['coverage95']:.0%} of held-out trials")
+    if not problems:
+        return None
+    return ("this surrogate is not a good stand-in for the job: " + "; ".join(problems)
+            + "; more trials, or trials spread over the space, make it one")
+
+
 def fit_text(r: Mapping[str, Any]) -> str:
     t = r["trials"]
     lines = [f"surrogate of {r['metric_name']} ({r['direction'] or 'direction unknown'}) from {r['source']}",
@@ -151,6 +169,10 @@ def fit_text(r: Mapping[str, Any]) -> str:
             lines.append(f"  {q['kind']:<7}{mark} {q['spearman']:9.3f} {q['rmse']:9.4g} {q['mae']:9.4g} "
                          f"{q['coverage80']:8.2f} {q['coverage95']:8.2f}")
         lines.append("  (cover80/95: share of held-out trials inside the 80%/95% predictive interval)")
+        chosen = next((q for q in r["candidates"] if q["kind"] == r["model"]), q0)
+        warning = quality_warning(chosen)
+        if warning:
+            lines.append(f"warning: {warning}")
     else:
         lines.append("cross-validation: not run (--folds 0)")
     lines.append(f"model: {r['model']}; trial-to-trial noise sd {_num(r['noise_sd'])}")

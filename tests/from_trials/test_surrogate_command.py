@@ -123,3 +123,19 @@ def test_predict_points_file_problems_and_a_spreadsheets_byte_order_mark(model, 
     pts.write_text("\ufeffx,opt\n0.5,sgd\n", encoding="utf-8")  # as Excel writes CSV
     assert main(["surrogate", "predict", model, "--points", str(pts), "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["at"] == {"x": 0.5, "opt": "sgd"}
+
+
+def test_fit_warns_when_the_surrogate_is_no_stand_in_for_the_job(tmp_path, capsys):
+    """Five trials of noise: the held-out ranking is poor, and fit says so; a good fit says nothing."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    table = tmp_path / "noise.csv"
+    table.write_text("lr,acc\n" + "".join(f"{rng.uniform(0, 1):.4f},{rng.uniform(0, 1):.4f}\n" for _ in range(6)))
+    assert main(["surrogate", "fit", str(table), "--metric", "acc", "--direction", "maximize", "--folds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: this surrogate is not a good stand-in for the job: it ranks held-out trials poorly" in out
+    from katibsim_plugins.from_trials.command import quality_warning
+
+    assert quality_warning({"spearman": 0.85, "coverage95": 0.91}) is None
+    assert "holds only 60%" in quality_warning({"spearman": 0.85, "coverage95": 0.6})
