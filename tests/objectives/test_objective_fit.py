@@ -177,21 +177,23 @@ def test_the_view_needs_the_metric_it_was_promised():
         view.evaluate({"x": 0.5}, np.random.default_rng(0))
 
 
+class _Bare(Objective):
+    """An objective with only a direction and an optimum (what the goal check reads)."""
+
+    name = "f"
+    metric_name = "f"
+
+    def evaluate(self, x, rng):
+        return Evaluation(value=0.0)
+
+
 @given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.booleans(), st.booleans())
 def test_only_a_goal_beyond_the_optimum_in_the_experiments_direction_is_flagged(goal, optimum, maximize, same):
-    class F(Objective):
-        name = "f"
-        metric_name = "f"
-
-        def evaluate(self, x, rng):
-            return Evaluation(value=0.0)
-
-    obj = F()
+    obj = _Bare()
     obj.optimum = optimum
     obj.direction = ("maximize" if maximize else "minimize") if same else ("minimize" if maximize else "maximize")
     flagged = goal_beyond_optimum(goal, maximize, obj) is not None
     assert flagged == (same and (goal > optimum if maximize else goal < optimum))
-
 
 
 @pytest.mark.parametrize("maximize, direction, goal, optimum, flagged", [
@@ -203,14 +205,7 @@ def test_only_a_goal_beyond_the_optimum_in_the_experiments_direction_is_flagged(
     (True, "minimize", 0.99, 0.4, False),     # opposite directions: a mismatch, not a goal remark
 ])
 def test_concrete_goals_beyond_the_optimum(maximize, direction, goal, optimum, flagged):
-    class F(Objective):
-        name = "f"
-        metric_name = "f"
-
-        def evaluate(self, x, rng):
-            return Evaluation(value=0.0)
-
-    obj = F()
+    obj = _Bare()
     obj.optimum, obj.direction = optimum, direction
     why = goal_beyond_optimum(goal, maximize, obj)
     assert (why is not None) is flagged
